@@ -1,0 +1,893 @@
+package allocsim
+
+import (
+	"math/bits"
+
+	"mimcheck/model"
+)
+
+// runLocal executes thread i's local phases until its PC names a shared
+// phase (or the program is done).
+func (m *Sim) runLocal(s *model.State, i int) {
+	r := m.newRun(s, i)
+	for guard := 0; ; guard++ {
+		if guard > 10000 {
+			panic("mimcheck internal bug: local work does not terminate")
+		}
+		if r.t.PC >= pcShared || r.t.PC == pcDone {
+			return
+		}
+		r.local()
+	}
+}
+
+// finishOp ends the current operation and resets the scratch registers
+// (scenarios.md §1.4: scratch is reset at the end of every operation).
+func (r *run) finishOp() {
+	t := r.t
+	t.Op++
+	t.PC = pcStart
+	t.Cont, t.Mode, t.Seg, t.SI, t.CI, t.Flags, t.Tries, t.Word, t.Aux = 0, 0, 0, 0, 0, 0, 0, 0, 0
+}
+
+func (r *run) op() Op { return r.m.opAt(r.i, r.t) }
+
+// local executes one local phase.
+func (r *run) local() {
+	t := r.t
+	switch t.PC {
+	case pcStart:
+		op := r.op()
+		switch op.Kind {
+		case OpEnd:
+			t.PC = pcDone
+		case OpMalloc:
+			t.PC = pcMallocFind
+		case OpFree:
+			if h := t.Regs[op.A]; h == 0 || h == model.NullHandle { // free(NULL) is a no-op
+				t.Regs[op.A] = 0
+				r.finishOp()
+			} else {
+				t.PC = pcFLoad
+			}
+		case OpSend:
+			t.PC = pcSend
+		case OpRecv:
+			t.PC = pcRecv
+		case OpExit:
+			t.CI = 0
+			t.PC = pcExitNext
+		case OpCollect, OpForceCollect:
+			t.CI = 0
+			t.PC = pcExitNext
+		}
+	case pcMallocFind:
+		r.mallocFind()
+	case pcMallocNextPage:
+		r.mallocNextPage()
+	case pcMallocAfterXchg:
+		r.mallocAfterXchg()
+	case pcMallocFresh:
+		r.mallocFresh()
+	case pcCursorIter:
+		r.cursorIter()
+	case pcCursorScan:
+		r.cursorScan()
+	case pcCursorEnd:
+		r.cursorEnd()
+	case pcCheckFree:
+		r.checkFreeNext()
+	case pcCheckFreePg:
+		r.checkFreePage()
+	case pcCheckDone:
+		r.checkFreeDone()
+	case pcReclaimedFor:
+		r.reclaimedFor()
+	case pcReclaimNext:
+		r.reclaimNext()
+	case pcReclaimPg:
+		r.reclaimPage()
+	case pcReclaimEnd:
+		r.reclaimEnd()
+	case pcSegFree:
+		r.segmentFree()
+	case pcAbandon:
+		r.segmentAbandon()
+	case pcExitNext:
+		r.exitNext()
+	case pcExitPg:
+		r.exitPage()
+	case pcFreeLocal:
+		r.freeBlockLocal()
+	case pcFreeAfterRcl:
+		t.Flags, t.Seg = 0, 0
+		t.PC = pcFreeLocal // the recursive mi_free is now local
+	case pcFinish:
+		r.finishOp()
+	default:
+		panic("mimcheck internal bug: unknown local phase")
+	}
+}
+
+// shared executes thread i's pending shared access and returns its label.
+func (m *Sim) shared(s *model.State, i int) string {
+	r := m.newRun(s, i)
+	t := r.t
+	pc := t.PC
+	switch pc {
+	case pcFLoad:
+		r.freeLoadThreadID()
+	case pcFUnclaim:
+		r.freeUnclaim()
+	case pcFRdBit:
+		g := int(t.Seg)
+		if s.AbandonedMap&(1<<g) != 0 {
+			t.PC = pcFClrBit
+		} else {
+			t.Seg = 0
+			t.PC = pcFPush
+		}
+	case pcFClrBit:
+		g := int(t.Seg)
+		s.AbandonedMap &^= 1 << g
+		s.AbandonedCount--
+		r.claim(g)
+		t.Flags = 0
+		t.Cont = pcFreeAfterRcl
+		t.PC = pcRcTID
+	case pcFPush:
+		r.freeBlockDelayedMT()
+	case pcRcTID:
+		r.reclaimStoreThreadID()
+	case pcRcXchg:
+		g := int(t.Seg)
+		s.Segs[g].Abandoned--
+		r.pageThreadFreeCollect(gidx(g, int(t.SI)))
+		t.PC = pcReclaimPg
+	case pcCfXchg:
+		r.pageThreadFreeCollect(gidx(int(t.Seg), int(t.SI)))
+		t.PC = pcCheckFreePg
+	case pcSlotFree:
+		r.segmentOSFree()
+	case pcAbTID:
+		g := int(t.Seg)
+		r.assertHolder(g)
+		s.Segs[g].ThreadID = model.NoThread
+		s.Segs[g].AbandonedVisits = 1
+		s.Segs[g].WasReclaimed = false
+		t.PC = pcMark
+	case pcMark:
+		r.arenaSegmentMarkAbandoned()
+	case pcSubproc:
+		g := int(t.Seg)
+		if !s.Segs[g].Live || !s.Segs[g].SubprocValid {
+			r.fault(model.FaultUseAfterFree, g, 0)
+		}
+		s.AbandonedCount++
+		t.Seg = 0
+		t.PC, t.Cont = t.Cont, 0
+	case pcAXchg:
+		r.pageThreadFreeCollect(t.CI)
+		t.PC = pcMallocAfterXchg
+	case pcTrCnt:
+		r.loadAbandonedCount()
+	case pcTrMap:
+		t.Word = s.AbandonedMap
+		t.PC = pcCursorScan
+	case pcTrUnclaim:
+		r.cursorUnclaim()
+	case pcSlotClaim:
+		r.segmentAlloc()
+	case pcExXchg:
+		r.pageThreadFreeCollect(t.CI)
+		t.PC = pcExitPg
+	case pcSend:
+		op := r.op()
+		h := t.Regs[op.A]
+		if h == 0 {
+			h = model.NullHandle
+		}
+		s.Mailbox[op.B] = h
+		t.Regs[op.A] = 0
+		r.finishOp()
+	case pcRecv:
+		op := r.op()
+		t.Regs[op.B] = s.Mailbox[op.A]
+		s.Mailbox[op.A] = 0
+		r.finishOp()
+	default:
+		panic("mimcheck internal bug: unknown shared phase")
+	}
+	return labelOf(pc)
+}
+
+// claim makes this thread the exclusive holder of segment g after a
+// successful unclaim of its abandoned bit; another holder is a violation
+// of exclusive access (O1).
+func (r *run) claim(g int) {
+	sg := &r.s.Segs[g]
+	if sg.Holder != model.NoThread {
+		r.fault(model.FaultClaimHeld, g, 0)
+	}
+	sg.Holder = r.tid
+	sg.Busy = true
+}
+
+// ---------------------------------------------------------------- malloc
+
+// mallocFind takes a block from a heap page of the requested class.
+// v2.4.1: page.c: _mi_malloc_generic -> mi_find_free_page (fast path);
+// heap pages are visited in slot/slice order.
+func (r *run) mallocFind() {
+	op := r.op()
+	for g := 0; g < r.m.ns; g++ {
+		if !r.ownedBy(g) {
+			continue
+		}
+		for i := 0; i < r.m.nsl; i++ {
+			p := r.slice(g, i)
+			if p.BlockSize == model.BlockPage0+op.A && p.Free != 0 {
+				r.popBlock(gidx(g, i), op.B)
+				r.finishOp()
+				return
+			}
+		}
+	}
+	r.t.CI = 0
+	r.t.PC = pcMallocNextPage
+}
+
+// mallocNextPage picks the next heap page of the class (from cursor CI)
+// whose xthread_free to collect. v2.4.1: page.c: mi_page_queue_find_free_ex
+// -> _mi_page_free_collect.
+func (r *run) mallocNextPage() {
+	op := r.op()
+	for x := int(r.t.CI); x < r.m.ns*model.MaxSlices; x++ {
+		g, i := x/model.MaxSlices, x%model.MaxSlices
+		if i >= r.m.nsl || !r.ownedBy(g) {
+			continue
+		}
+		if r.slice(g, i).BlockSize == model.BlockPage0+op.A {
+			r.t.CI = uint8(x)
+			r.t.PC = pcAXchg
+			return
+		}
+	}
+	r.t.CI = 0
+	r.t.PC = pcMallocFresh
+}
+
+// mallocAfterXchg takes a block if the collect freed one, else moves on.
+func (r *run) mallocAfterXchg() {
+	x := r.t.CI
+	if r.sl(x).Free != 0 {
+		r.popBlock(x, r.op().B)
+		r.finishOp()
+		return
+	}
+	r.t.CI = x + 1
+	r.t.PC = pcMallocNextPage
+}
+
+// mallocFresh allocates a fresh page from the span queues, else goes to
+// mi_segment_reclaim_or_alloc. v2.4.1: page.c: mi_page_fresh ->
+// segment.c: _mi_segment_page_alloc -> mi_segments_page_alloc.
+func (r *run) mallocFresh() {
+	op := r.op()
+	c := r.m.sc.Classes[op.A]
+	if x := r.segmentsPageFindAndAllocate(int(c.Slices), op.A); x != 0 {
+		r.popBlock(x-1, op.B)
+		r.finishOp()
+		return
+	}
+	r.t.Mode = modeTryReclaim
+	r.t.PC = pcTrCnt
+}
+
+// segmentAlloc claims a free arena slot and initialises a fresh segment
+// owned by this thread (slice 0 = info, the rest one free span).
+// v2.4.1: segment.c: mi_segment_alloc (arena.c: _mi_arena_alloc_aligned).
+func (r *run) segmentAlloc() {
+	op := r.op()
+	for g := 0; g < r.m.ns; g++ {
+		if r.s.Segs[g].Live {
+			continue
+		}
+		sg := &r.s.Segs[g]
+		*sg = model.Segment{ThreadID: r.tid, Live: true, SubprocValid: true, Holder: r.tid, OS: r.m.sc.OSMemory}
+		*r.slice(g, 0) = model.Slice{SliceCount: 1, BlockSize: model.BlockUsed}
+		r.segmentSpanFree(g, 1, r.m.nsl-1)
+		r.t.PC = pcMallocFresh
+		return
+	}
+	r.t.Regs[op.B] = model.NullHandle // out of memory: malloc returns NULL
+	r.finishOp()
+}
+
+// ------------------------------------------------------ abandoned cursor
+
+// loadAbandonedCount reads subproc->abandoned_count to size the reclaim
+// loop. v2.4.1: segment.c: mi_segment_get_reclaim_tries,
+// arena-abandon.c: _mi_arena_field_cursor_init (one load, folded).
+func (r *run) loadAbandonedCount() {
+	t := r.t
+	n := int(r.s.AbandonedCount)
+	if n == 0 || n > 127 { // a wrapped (negative) count reads as huge; tries are capped
+		if n == 0 {
+			if t.Mode == modeTryReclaim {
+				t.Mode = 0
+				t.PC = pcSlotClaim
+			} else {
+				r.finishOp()
+			}
+			return
+		}
+	}
+	if t.Mode == modeTryReclaim {
+		// max_segment_reclaim = 10 (%): tries = max(1, count*10/100), at most 8
+		// when count > 8 (mi_segment_get_reclaim_tries).
+		tries := n * 10 / 100
+		if tries < 1 {
+			tries = 1
+		}
+		if tries > 255 {
+			tries = 255
+		}
+		if tries < 8 && n > 8 {
+			tries = 8
+		}
+		t.Tries = uint8(tries)
+	}
+	t.CI = 0
+	t.PC = pcCursorIter
+}
+
+// cursorIter is the head of the reclaim loop.
+func (r *run) cursorIter() {
+	t := r.t
+	t.Flags, t.Seg = 0, 0
+	if t.Mode == modeTryReclaim {
+		if t.Tries == 0 {
+			t.PC = pcCursorEnd
+			return
+		}
+		t.Tries--
+	}
+	t.PC = pcTrMap
+}
+
+// cursorScan finds the next set bit at or after the cursor in the
+// snapshot of the bitmap word. arena-abandon.c:
+// _mi_arena_segment_clear_abandoned_next.
+func (r *run) cursorScan() {
+	t := r.t
+	for g := int(t.CI); g < r.m.ns; g++ {
+		if t.Word&(1<<g) != 0 {
+			t.Seg = uint8(g)
+			t.PC = pcTrUnclaim
+			return
+		}
+	}
+	t.Seg = 0
+	t.PC = pcCursorEnd
+}
+
+func (r *run) cursorEnd() {
+	t := r.t
+	if t.Mode == modeTryReclaim {
+		t.Mode, t.CI, t.Tries, t.Word, t.Flags, t.Seg = 0, 0, 0, 0, 0, 0
+		t.PC = pcSlotClaim
+		return
+	}
+	r.finishOp() // end of thread exit / collect
+}
+
+// cursorUnclaim atomically clears one abandoned bit found by the cursor.
+// arena-abandon.c: mi_arena_segment_clear_abandoned_at (fetch_and acq_rel;
+// abandoned_count-- on success).
+func (r *run) cursorUnclaim() {
+	t := r.t
+	s := r.s
+	g := int(t.Seg)
+	if s.AbandonedMap&(1<<g) == 0 {
+		t.CI = uint8(g + 1) // lost the race: go on scanning the snapshot
+		t.Seg = 0
+		t.PC = pcCursorScan
+		return
+	}
+	s.AbandonedMap &^= 1 << g
+	s.AbandonedCount--
+	r.claim(g)
+	if !s.Segs[g].Live || s.Segs[g].ThreadID != model.NoThread {
+		r.fault(model.FaultUseAfterFree, g, 0)
+	}
+	t.CI = uint8(g + 1)
+	t.Word = 0 // the next iteration reloads the word
+	if t.Mode == modeTryReclaim {
+		s.Segs[g].AbandonedVisits++
+	}
+	t.Flags = 0
+	t.SI = r.slice(g, 0).SliceCount
+	t.PC = pcCheckFree
+}
+
+// ----------------------------------------------------------- check_free
+
+// neededSlices is the slice count the caller of check_free asks for.
+func (r *run) neededSlices() int {
+	if r.t.Mode == modeTryReclaim {
+		return int(r.m.sc.Classes[r.op().A].Slices)
+	}
+	return 0
+}
+
+// checkFreeNext walks free spans (noting room) up to the next used page,
+// whose xthread_free is then collected.
+// v2.4.1: segment.c: mi_segment_check_free.
+func (r *run) checkFreeNext() {
+	t := r.t
+	g := int(t.Seg)
+	nd := r.neededSlices()
+	for int(t.SI) < r.m.nsl && r.slice(g, int(t.SI)).BlockSize == model.BlockFree {
+		if int(r.slice(g, int(t.SI)).SliceCount) >= nd {
+			t.Flags |= flHasRoom
+		}
+		t.SI += r.slice(g, int(t.SI)).SliceCount
+	}
+	if int(t.SI) < r.m.nsl {
+		t.PC = pcCfXchg
+		return
+	}
+	t.SI = 0
+	t.PC = pcCheckDone
+}
+
+// checkFreePage: after the collect, an all-free page is cleared (in
+// abandoned mode: coalescing touches no queue); otherwise note a right page.
+func (r *run) checkFreePage() {
+	t := r.t
+	g := int(t.Seg)
+	x := gidx(g, int(t.SI))
+	p := r.sl(x)
+	if p.Used == 0 {
+		r.s.Segs[g].Abandoned--
+		head := r.segmentPageClear(g, int(t.SI))
+		if int(r.slice(g, head).SliceCount) >= r.neededSlices() {
+			t.Flags |= flHasRoom
+		}
+		t.SI = uint8(head) + r.slice(g, head).SliceCount
+		t.PC = pcCheckFree
+		return
+	}
+	if t.Mode == modeTryReclaim && r.rightPage(x, r.op().A) {
+		t.Flags |= flHasRoom
+	}
+	t.SI += p.SliceCount
+	t.PC = pcCheckFree
+}
+
+// checkFreeDone decides what to do with the claimed segment.
+// v2.4.1: segment.c: mi_segment_try_reclaim / _mi_abandoned_collect.
+func (r *run) checkFreeDone() {
+	t := r.t
+	g := int(t.Seg)
+	sg := &r.s.Segs[g]
+	if t.Mode == modeTryReclaim {
+		switch {
+		case sg.Used == 0: // free the segment (by reclaiming it)
+			t.Flags, t.Cont, t.PC = 0, pcCursorIter, pcRcTID
+		case t.Flags&flHasRoom != 0: // reclaim it for this allocation
+			t.Flags, t.Cont, t.PC = flWantRight, pcReclaimedFor, pcRcTID
+		case sg.AbandonedVisits > 3: // force reclaim after too many visits
+			t.Flags, t.Cont, t.PC = 0, pcCursorIter, pcRcTID
+		default: // put it back
+			t.Tries++
+			t.Flags, t.Cont, t.PC = 0, pcCursorIter, pcMark
+		}
+		return
+	}
+	t.Flags, t.Cont = 0, pcCursorIter
+	if sg.Used == 0 {
+		t.PC = pcRcTID
+	} else {
+		t.PC = pcMark
+	}
+}
+
+// reclaimedFor: mi_segment_reclaim_or_alloc's use of the reclaimed segment.
+func (r *run) reclaimedFor() {
+	t := r.t
+	f := t.Flags
+	t.Mode, t.CI, t.Tries, t.Word, t.Flags, t.Seg = 0, 0, 0, 0, 0, 0
+	switch {
+	case f&flRight != 0: // a right page is now in our heap: retry the fast path
+		t.PC = pcMallocFind
+	case f&flFreed == 0: // use the reclaimed spans
+		t.PC = pcMallocFresh
+	default: // the segment was freed: allocate a fresh one
+		t.PC = pcSlotClaim
+	}
+}
+
+// --------------------------------------------------------------- reclaim
+
+// reclaimStoreThreadID starts mi_segment_reclaim: thread_id := t.
+// v2.4.1: segment.c: mi_segment_reclaim (store release);
+// _mi_arena_segment_clear_abandoned's store folded in (scenarios.md §1.3).
+func (r *run) reclaimStoreThreadID() {
+	t := r.t
+	g := int(t.Seg)
+	sg := &r.s.Segs[g]
+	r.assertHolder(g)
+	if !sg.Live || (sg.ThreadID != 0 && sg.ThreadID != r.tid) {
+		r.fault(model.FaultUseAfterFree, g, 0)
+	}
+	sg.ThreadID = r.tid
+	sg.AbandonedVisits = 0
+	sg.WasReclaimed = true
+	t.SI = r.slice(g, 0).SliceCount
+	t.PC = pcReclaimNext
+}
+
+// reclaimNext walks the spans: a free span is re-added (coalesced, now
+// owned, so it goes on this thread's queue); a used page gets its
+// xthread_free collected next.
+func (r *run) reclaimNext() {
+	t := r.t
+	g := int(t.Seg)
+	for int(t.SI) < r.m.nsl {
+		if r.slice(g, int(t.SI)).BlockSize != model.BlockFree {
+			t.PC = pcRcXchg
+			return
+		}
+		head := r.segmentSpanFreeCoalesce(g, int(t.SI))
+		t.SI = uint8(head) + r.slice(g, head).SliceCount
+	}
+	t.SI = 0
+	t.PC = pcReclaimEnd
+}
+
+// reclaimPage: after the collect, an all-free page is cleared; otherwise
+// it joins this heap (a right page is noted).
+func (r *run) reclaimPage() {
+	t := r.t
+	g := int(t.Seg)
+	x := gidx(g, int(t.SI))
+	p := r.sl(x)
+	if p.Used == 0 {
+		head := r.segmentPageClear(g, int(t.SI))
+		t.SI = uint8(head) + r.slice(g, head).SliceCount
+		t.PC = pcReclaimNext
+		return
+	}
+	p.Heap = r.tid // _mi_page_reclaim: mi_page_set_heap
+	if t.Flags&flWantRight != 0 && r.rightPage(x, r.op().A) {
+		t.Flags |= flRight
+	}
+	t.SI += p.SliceCount
+	t.PC = pcReclaimNext
+}
+
+func (r *run) reclaimEnd() {
+	t := r.t
+	g := int(t.Seg)
+	sg := &r.s.Segs[g]
+	if sg.Abandoned != 0 {
+		r.fault(model.FaultNotHolder, g, 0)
+	}
+	if sg.Used == 0 {
+		t.Flags |= flFreed
+		t.PC = pcSegFree
+		return
+	}
+	sg.Busy = false
+	t.PC, t.Cont = t.Cont, 0
+}
+
+// ------------------------------------------------------- free / abandon
+
+// segmentFree unlinks the free spans of segment Seg from this thread's
+// queues; the slot is returned in the next (shared) step.
+// v2.4.1: segment.c: mi_segment_free.
+func (r *run) segmentFree() {
+	t := r.t
+	g := int(t.Seg)
+	r.assertHolder(g)
+	if r.s.Segs[g].Used != 0 {
+		r.fault(model.FaultPageNotEmpty, g, 0)
+	}
+	r.s.Segs[g].Busy = true
+	for i := 0; i < r.m.nsl; {
+		if r.slice(g, i).BlockSize == model.BlockFree {
+			r.spanQueueDelete(gidx(g, i))
+		}
+		n := int(r.slice(g, i).SliceCount)
+		if n == 0 {
+			n = 1
+		}
+		i += n
+	}
+	t.PC = pcSlotFree
+}
+
+// segmentOSFree returns the slot to the arena (thread_id := 0 folded in).
+// v2.4.1: segment.c: mi_segment_os_free; arena.c: _mi_arena_free.
+func (r *run) segmentOSFree() {
+	t := r.t
+	g := int(t.Seg)
+	r.assertHolder(g)
+	if r.s.AbandonedMap&(1<<g) != 0 {
+		r.fault(model.FaultNotHolder, g, 0)
+	}
+	r.s.Segs[g] = model.Segment{}
+	for i := 0; i < r.m.nsl; i++ {
+		sl := r.slice(g, i)
+		if sl.Prev != 0 || sl.Next != 0 {
+			r.fault(model.FaultQueueCorrupt, g, i)
+		}
+		*sl = model.Slice{}
+	}
+	t.Seg = 0
+	t.PC, t.Cont = t.Cont, 0
+}
+
+// segmentAbandon unlinks every free span from this thread's queues; the
+// store thread_id := 0 is the next (shared) step.
+// v2.4.1: segment.c: mi_segment_abandon.
+func (r *run) segmentAbandon() {
+	t := r.t
+	g := int(t.Seg)
+	sg := &r.s.Segs[g]
+	r.assertHolder(g)
+	sg.Busy = true
+	for i := 0; i < r.m.nsl; {
+		if r.slice(g, i).BlockSize == model.BlockFree {
+			if r.m.cfg.Mutant != MutBugB {
+				r.spanQueueDelete(gidx(g, i))
+			}
+			r.slice(g, i).BlockSize = model.BlockFree // keep it free
+		}
+		n := int(r.slice(g, i).SliceCount)
+		if n == 0 {
+			n = 1
+		}
+		i += n
+	}
+	t.PC = pcAbTID
+}
+
+// arenaSegmentMarkAbandoned publishes the segment: claim its abandoned bit
+// (fetch_or acq_rel) and count it. arena-abandon.c:
+// _mi_arena_segment_mark_abandoned. BUG_SUBPROC reads segment->subproc in
+// a later step (the pre-b1188ea3 order).
+func (r *run) arenaSegmentMarkAbandoned() {
+	t := r.t
+	s := r.s
+	g := int(t.Seg)
+	sg := &s.Segs[g]
+	r.assertHolder(g)
+	if !sg.Live || sg.ThreadID != 0 || sg.Abandoned != sg.Used {
+		r.fault(model.FaultNotHolder, g, 0)
+	}
+	if s.AbandonedMap&(1<<g) != 0 {
+		r.fault(model.FaultMarkTwice, g, 0)
+	}
+	s.AbandonedMap |= 1 << g
+	sg.Holder = model.NoThread
+	sg.Busy = false
+	if r.m.cfg.Mutant == MutBugSubproc {
+		t.PC = pcSubproc
+		return
+	}
+	s.AbandonedCount++ // subproc was read before publishing
+	t.Seg = 0
+	t.PC, t.Cont = t.Cont, 0
+}
+
+// ------------------------------------------------------------ thread exit
+
+// exitNext finds the next heap page (own segments, slot/slice order) whose
+// xthread_free to collect (force). v2.4.1: heap.c: mi_heap_collect_ex
+// (MI_ABANDON) -> mi_heap_page_collect -> _mi_page_free_collect(page, true).
+func (r *run) exitNext() {
+	t := r.t
+	for x := int(t.CI); x < r.m.ns*model.MaxSlices; x++ {
+		g, i := x/model.MaxSlices, x%model.MaxSlices
+		if i >= r.m.nsl || !r.ownedBy(g) {
+			continue
+		}
+		if r.slice(g, i).BlockSize >= model.BlockPage0 {
+			t.CI = uint8(x)
+			r.s.Segs[g].Busy = true
+			t.PC = pcExXchg
+			return
+		}
+	}
+	if r.op().Kind == OpExit || r.op().Kind == OpForceCollect {
+		t.CI = 0
+		t.Mode = modeCollect
+		t.PC = pcTrCnt // _mi_abandoned_collect(heap, force=false)
+		return
+	}
+	r.finishOp()
+}
+
+// exitPage: after the collect, an empty page is freed (maybe freeing or
+// abandoning its segment); otherwise it is abandoned
+// (_mi_page_abandon -> _mi_segment_page_abandon).
+func (r *run) exitPage() {
+	t := r.t
+	x := t.CI
+	g, i := segOf(x), sliceOf(x)
+	sg := &r.s.Segs[g]
+	next := uint8((g + 1) * model.MaxSlices)
+	if r.sl(x).Used == 0 { // _mi_page_free -> _mi_segment_page_free
+		r.segmentPageClear(g, i)
+		switch {
+		case sg.Used == 0:
+			t.Seg, t.Cont, t.CI, t.PC = uint8(g), pcExitNext, next, pcSegFree
+		case sg.Used == sg.Abandoned:
+			t.Seg, t.Cont, t.CI, t.PC = uint8(g), pcExitNext, next, pcAbandon
+		default:
+			t.CI = x + 1
+			t.PC = pcExitNext
+		}
+		return
+	}
+	if r.op().Kind != OpExit { // collect: the page stays in the heap
+		sg.Busy = false
+		t.CI = x + 1
+		t.PC = pcExitNext
+		return
+	}
+	sg.Abandoned++
+	r.sl(x).Heap = model.NoThread
+	if sg.Used == sg.Abandoned {
+		t.Seg, t.Cont, t.CI, t.PC = uint8(g), pcExitNext, next, pcAbandon
+		return
+	}
+	t.CI = x + 1
+	t.PC = pcExitNext
+}
+
+// ------------------------------------------------------------------ free
+
+// freeLoadThreadID is mi_free's first shared access: the relaxed load of
+// the block's segment's thread_id, deciding local free, reclaim-on-free or
+// a cross-thread push. v2.4.1: free.c: mi_free -> mi_free_ex / mi_free_block_mt
+// -> _mi_segment_attempt_reclaim (the repeated relaxed loads folded).
+func (r *run) freeLoadThreadID() {
+	t := r.t
+	s := r.s
+	h := t.Regs[r.op().A]
+	x, bit := decode(h)
+	g := segOf(x)
+	sg := &s.Segs[g]
+	if !sg.Live {
+		r.fault(model.FaultUseAfterFree, g, sliceOf(x))
+		t.PC = pcFinish
+		return
+	}
+	if p := r.sl(x); p.BlockSize < model.BlockPage0 || p.Live&bit == 0 {
+		r.fault(model.FaultDoubleFree, g, sliceOf(x))
+		t.PC = pcFinish
+		return
+	}
+	owner := sg.ThreadID
+	switch {
+	case owner == r.tid:
+		t.PC = pcFreeLocal
+	case owner == model.NoThread && r.m.sc.ReclaimOnFree && !r.reclaimCountTooHigh():
+		t.Seg = uint8(g)
+		if r.m.cfg.Mutant == MutBugC {
+			t.PC = pcFRdBit
+		} else {
+			t.PC = pcFUnclaim
+		}
+	default:
+		t.PC = pcFPush
+	}
+}
+
+// reclaimCountTooHigh is _mi_segment_attempt_reclaim's heuristic: do not
+// reclaim on free when reclaim_count*2 > count for this thread's tld
+// (count = segments it owns, reclaim_count = those it reclaimed).
+func (r *run) reclaimCountTooHigh() bool {
+	cnt, rc := 0, 0
+	for g := 0; g < r.m.ns; g++ {
+		if r.ownedBy(g) {
+			cnt++
+			if r.s.Segs[g].WasReclaimed {
+				rc++
+			}
+		}
+	}
+	return rc*2 > cnt
+}
+
+// freeUnclaim tries to claim the abandoned segment for reclaim-on-free.
+// arena-abandon.c: _mi_arena_segment_clear_abandoned (fetch_and acq_rel).
+func (r *run) freeUnclaim() {
+	t := r.t
+	s := r.s
+	g := int(t.Seg)
+	if s.AbandonedMap&(1<<g) == 0 { // lost: somebody else claimed it
+		t.Seg = 0
+		t.PC = pcFPush
+		return
+	}
+	s.AbandonedMap &^= 1 << g
+	s.AbandonedCount--
+	r.claim(g)
+	if !s.Segs[g].Live || s.Segs[g].ThreadID != model.NoThread {
+		r.fault(model.FaultUseAfterFree, g, 0)
+	}
+	t.Flags = 0
+	t.Cont = pcFreeAfterRcl
+	t.PC = pcRcTID
+}
+
+// freeBlockDelayedMT pushes the block on its page's xthread_free.
+// v2.4.1: free.c: mi_free_block_delayed_mt (CAS loop, release).
+func (r *run) freeBlockDelayedMT() {
+	t := r.t
+	s := r.s
+	reg := r.op().A
+	x, bit := decode(t.Regs[reg])
+	g := segOf(x)
+	p := r.sl(x)
+	if !s.Segs[g].Live || p.BlockSize < model.BlockPage0 || p.Live&bit == 0 {
+		r.fault(model.FaultUseAfterFree, g, sliceOf(x))
+		r.finishOp()
+		return
+	}
+	if p.XThreadFree&bit != 0 || p.Free&bit != 0 {
+		r.fault(model.FaultDoubleFree, g, sliceOf(x))
+	}
+	p.Live &^= bit
+	p.XThreadFree |= bit
+	t.Regs[reg] = 0
+	r.finishOp()
+}
+
+// freeBlockLocal frees a block of a page this thread owns; a page that
+// becomes empty is freed (the retire delay is in retire.go).
+// v2.4.1: free.c: mi_free_block_local; page.c: _mi_page_retire.
+func (r *run) freeBlockLocal() {
+	t := r.t
+	s := r.s
+	reg := r.op().A
+	x, bit := decode(t.Regs[reg])
+	g, i := segOf(x), sliceOf(x)
+	p := r.sl(x)
+	if !s.Segs[g].Live || s.Segs[g].ThreadID != r.tid {
+		r.fault(model.FaultNotHolder, g, i)
+	}
+	r.assertHolder(g)
+	if p.BlockSize < model.BlockPage0 || p.Live&bit == 0 {
+		r.fault(model.FaultDoubleFree, g, i)
+		r.finishOp()
+		return
+	}
+	p.Live &^= bit
+	p.Free |= bit
+	p.Used--
+	t.Regs[reg] = 0
+	if p.Used != 0 {
+		r.finishOp()
+		return
+	}
+	// _mi_page_retire -> _mi_page_free -> _mi_segment_page_free
+	r.segmentPageClear(g, i)
+	sg := &s.Segs[g]
+	switch {
+	case sg.Used == 0:
+		t.Seg, t.Cont, t.PC = uint8(g), pcFinish, pcSegFree
+	case sg.Used == sg.Abandoned:
+		t.Seg, t.Cont, t.PC = uint8(g), pcFinish, pcAbandon
+	default:
+		r.finishOp()
+	}
+}
+
+var _ = bits.OnesCount8

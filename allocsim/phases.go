@@ -1,0 +1,77 @@
+package allocsim
+
+// Program-counter values (phases). A thread's PC always names either a
+// local phase, which runLocal executes within the current step, or a shared
+// phase, which is the next step's single shared access. Local phases are
+// below pcShared, shared phases at or above.
+const (
+	pcStart uint8 = iota // start the next operation of the program
+	pcDone               // the program has ended
+
+	// malloc (_mi_malloc_generic and below)
+	pcMallocFind      // mi_find_free_page: a heap page with a free block
+	pcMallocNextPage  // mi_page_queue_find_free_ex: next page to collect
+	pcMallocAfterXchg // after collecting a page's xthread_free
+	pcMallocFresh     // mi_page_fresh -> _mi_segment_page_alloc from the span queues
+
+	// abandoned-set cursor loop (mi_segment_try_reclaim / _mi_abandoned_collect)
+	pcCursorIter   // loop head: one more try?
+	pcCursorScan   // find the next set bit in the bitmap snapshot
+	pcCursorEnd    // cursor exhausted
+	pcCheckFree    // mi_segment_check_free: walk to the next used page
+	pcCheckFreePg  // after collecting a page in check_free
+	pcCheckDone    // decision after check_free
+	pcReclaimedFor // mi_segment_reclaim_or_alloc: what to do with the result
+
+	// mi_segment_reclaim
+	pcReclaimNext  // walk the spans of the claimed segment
+	pcReclaimPg    // after collecting a page in reclaim
+	pcReclaimEnd   // end of reclaim (free the segment if empty)
+	pcSegFree      // mi_segment_free: unlink free spans (then pcSlotFree)
+	pcAbandon      // mi_segment_abandon: unlink free spans (then pcAbTID)
+	pcExitNext     // thread exit: next heap page
+	pcExitPg       // thread exit: after collecting a page
+	pcFreeLocal    // mi_free_block_local
+	pcFreeAfterRcl // _mi_segment_attempt_reclaim succeeded: recursive local free
+	pcFinish       // end the current operation
+
+	pcShared uint8 = 64
+)
+
+// Shared phases: exactly one access to a field another thread may touch.
+const (
+	pcFLoad      = pcShared + iota // free: load segment->thread_id
+	pcFUnclaim                     // free: atomic unclaim of the abandoned bit
+	pcFRdBit                       // BUG_C: plain read of the abandoned bit
+	pcFClrBit                      // BUG_C: plain clear of the abandoned bit
+	pcFPush                        // free: CAS-push on page->xthread_free
+	pcRcTID                        // reclaim: store thread_id := t
+	pcRcXchg                       // reclaim: collect a page's xthread_free
+	pcCfXchg                       // check_free: collect a page's xthread_free
+	pcSlotFree                     // mi_segment_os_free: give the slot back
+	pcAbTID                        // abandon: store thread_id := 0
+	pcMark                         // mark abandoned: set the bitmap bit (+count)
+	pcSubproc                      // BUG_SUBPROC: late read of segment->subproc
+	pcAXchg                        // malloc: collect a page's xthread_free
+	pcTrCnt                        // load abandoned_count
+	pcTrMap                        // load the bitmap word
+	pcTrUnclaim                    // cursor: atomic unclaim of one bit
+	pcSlotClaim                    // mi_segment_alloc: claim a free arena slot
+	pcExXchg                       // thread exit: collect a page's xthread_free
+	pcSend                         // scenario hand-off: put
+	pcRecv                         // scenario hand-off: take
+)
+
+// Cursor callers (Thread.Mode).
+const (
+	modeTryReclaim uint8 = 1 // mi_segment_try_reclaim (allocation)
+	modeCollect    uint8 = 2 // _mi_abandoned_collect (thread exit)
+)
+
+// Operation flags (Thread.Flags).
+const (
+	flHasRoom   uint8 = 1 // check_free found room
+	flWantRight uint8 = 2 // reclaim was asked for a right page
+	flRight     uint8 = 4 // reclaim found a right page with free blocks
+	flFreed     uint8 = 8 // reclaim freed the segment
+)

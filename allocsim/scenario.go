@@ -1,0 +1,433 @@
+package allocsim
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"mimcheck/model"
+)
+
+// OpKind is the kind of one operation of a thread's program.
+type OpKind uint8
+
+// Operation kinds.
+const (
+	OpEnd          OpKind = iota // end of program (the thread is done)
+	OpMalloc                     // reg B := malloc(class A)
+	OpFree                       // free(reg A)
+	OpSend                       // mailbox B := reg A (waits until B is empty)
+	OpRecv                       // reg B := mailbox A (waits until A is full)
+	OpExit                       // thread exit: mi_heap_collect_ex(heap, MI_ABANDON)
+	OpCollect                    // mi_heap_collect(heap, false)
+	OpForceCollect               // mi_heap_collect(heap, true)
+)
+
+// Op is one operation of a thread's program.
+type Op struct {
+	Kind OpKind
+	A, B uint8
+}
+
+// Class is a scaled-down size class: a page of the class spans Slices
+// slices and holds Blocks blocks.
+type Class struct {
+	Name   string
+	Slices uint8
+	Blocks uint8
+}
+
+// Scenario is a workload: thread programs, sizes and options.
+type Scenario struct {
+	Name      string
+	Threads   [][]Op
+	RegNames  [][]string // per thread, register index -> name (for rendering)
+	Segments  int        // arena slots
+	Slices    int        // slices per segment, slice 0 = segment info
+	Classes   []Class
+	Mailboxes int
+	// ReclaimOnFree is option abandoned_reclaim_on_free.
+	ReclaimOnFree bool
+	// TargetSegments is option target_segments_per_thread (0 = off).
+	TargetSegments int
+	// OSMemory: segments come from the OS (abandoned on the OS list) instead
+	// of the arena.
+	OSMemory bool
+}
+
+// Validate checks that the scenario fits the model's bounds.
+func (sc *Scenario) Validate() error {
+	switch {
+	case len(sc.Threads) < 1 || len(sc.Threads) > model.MaxThreads:
+		return fmt.Errorf("scenario %s: %d threads (want 1..%d)", sc.Name, len(sc.Threads), model.MaxThreads)
+	case sc.Segments < 1 || sc.Segments > model.MaxSegments:
+		return fmt.Errorf("scenario %s: %d segments (want 1..%d)", sc.Name, sc.Segments, model.MaxSegments)
+	case sc.Slices < 3 || sc.Slices > model.MaxSlices:
+		return fmt.Errorf("scenario %s: %d slices per segment (want 3..%d)", sc.Name, sc.Slices, model.MaxSlices)
+	case len(sc.Classes) < 1 || len(sc.Classes) > model.MaxClasses:
+		return fmt.Errorf("scenario %s: %d size classes (want 1..%d)", sc.Name, len(sc.Classes), model.MaxClasses)
+	case sc.Mailboxes < 0 || sc.Mailboxes > model.MaxMailboxes:
+		return fmt.Errorf("scenario %s: %d mailboxes (want 0..%d)", sc.Name, sc.Mailboxes, model.MaxMailboxes)
+	case sc.TargetSegments < 0 || sc.TargetSegments > model.MaxSegments:
+		return fmt.Errorf("scenario %s: target-segments-per-thread %d (want 0..%d)", sc.Name, sc.TargetSegments, model.MaxSegments)
+	}
+	for _, c := range sc.Classes {
+		if c.Slices < 1 || int(c.Slices) > sc.Slices-1 {
+			return fmt.Errorf("scenario %s: class %s has %d slices (want 1..%d)", sc.Name, c.Name, c.Slices, sc.Slices-1)
+		}
+		if c.Blocks < 1 || c.Blocks > model.MaxBlocks {
+			return fmt.Errorf("scenario %s: class %s has %d blocks (want 1..%d)", sc.Name, c.Name, c.Blocks, model.MaxBlocks)
+		}
+	}
+	for t, prog := range sc.Threads {
+		if len(prog) > 250 {
+			return fmt.Errorf("scenario %s: thread %d has %d ops (at most 250)", sc.Name, t+1, len(prog))
+		}
+		for k, op := range prog {
+			bad := ""
+			switch op.Kind {
+			case OpMalloc:
+				if int(op.A) >= len(sc.Classes) || op.B >= model.MaxRegs {
+					bad = "malloc"
+				}
+			case OpFree:
+				if op.A >= model.MaxRegs {
+					bad = "free"
+				}
+			case OpSend:
+				if op.A >= model.MaxRegs || int(op.B) >= sc.Mailboxes {
+					bad = "send"
+				}
+			case OpRecv:
+				if int(op.A) >= sc.Mailboxes || op.B >= model.MaxRegs {
+					bad = "recv"
+				}
+			case OpExit, OpCollect, OpForceCollect:
+			default:
+				bad = "unknown op"
+			}
+			if bad != "" {
+				return fmt.Errorf("scenario %s: thread %d op %d: bad %s operands", sc.Name, t+1, k+1, bad)
+			}
+		}
+	}
+	return nil
+}
+
+// Dims returns the state dimensions the scenario uses.
+func (sc *Scenario) Dims() model.Dims {
+	return model.Dims{Threads: len(sc.Threads), Segments: sc.Segments, Slices: sc.Slices, Mailboxes: sc.Mailboxes}
+}
+
+func defaultClasses() []Class {
+	// scenarios.md §1.1: small = 1-slice page with 2 blocks, medium = 2-slice
+	// page with 1 block.
+	return []Class{{Name: "S", Slices: 1, Blocks: 2}, {Name: "M", Slices: 2, Blocks: 1}}
+}
+
+// BuiltinScenarios lists the names of the built-in scenarios.
+func BuiltinScenarios() []string { return []string{"S1", "S2", "S3"} }
+
+// BuiltinScenario returns the reference scenario name (S1, S2, S3 of
+// ../shared/spec/scenarios.md §2). S3 takes its number of warm-up rounds
+// from rounds (12 in the reference).
+func BuiltinScenario(name string, rounds int) (*Scenario, error) {
+	var text string
+	switch strings.ToUpper(name) {
+	case "S1":
+		text = s1Text
+	case "S2":
+		text = s2Text
+	case "S3":
+		if rounds < 0 || rounds > 20 {
+			return nil, fmt.Errorf("S3 rounds %d out of range 0..20", rounds)
+		}
+		text = s3Text(rounds)
+	default:
+		return nil, fmt.Errorf("unknown scenario %q (want S1, S2, S3 or a scenario file)", name)
+	}
+	sc, err := ParseScenario(name, text)
+	if err != nil {
+		panic("mimcheck internal bug: built-in scenario does not parse: " + err.Error())
+	}
+	return sc, nil
+}
+
+// s1Text: abandon, then reclaim-on-free (2 threads, 1 slot).
+const s1Text = `scenario S1
+segments 1
+slices 5
+class S slices=1 blocks=2
+class M slices=2 blocks=1
+option reclaim-on-free=1
+thread: a = malloc(S); b = malloc(M); send a -> m0; free b; exit
+thread: a <- m0; free a; exit
+`
+
+// s2Text: abandon, concurrent free, try_reclaim by an allocating thread
+// (3 threads, 2 slots).
+const s2Text = `scenario S2
+segments 2
+slices 5
+class S slices=1 blocks=2
+class M slices=2 blocks=1
+option reclaim-on-free=1
+thread: a = malloc(S); b = malloc(M); send a -> m0; free b; exit
+thread: a <- m0; free a; exit
+thread: c = malloc(M); free c; exit
+`
+
+// s3Text: all-to-all exchange, then staggered exits (3 threads, 2 slots).
+func s3Text(rounds int) string {
+	t1 := "s = malloc(S); send s -> m0; m = malloc(M); send m -> m1; k = malloc(S); x <- m2; free x; y <- m4; free y; free k"
+	t2 := "s = malloc(S); send s -> m2; m = malloc(M); send m -> m3; k = malloc(M); x <- m0; free x; y <- m5; free y; free k"
+	t3 := "m = malloc(M); send m -> m4; s = malloc(S); send s -> m5; k = malloc(S); x <- m1; free x; y <- m3; free y; free k"
+	rep := func(s string, n int) string {
+		var parts []string
+		for i := 0; i < n; i++ {
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, "; ")
+	}
+	join := func(parts ...string) string {
+		var out []string
+		for _, p := range parts {
+			if p != "" {
+				out = append(out, p)
+			}
+		}
+		return strings.Join(out, "; ")
+	}
+	f2 := "s = malloc(S); send s -> m2; m = malloc(M); send m -> m3; x <- m0; y <- m5; free y; k = malloc(S); free x; free k; exit"
+	f3 := "m = malloc(M); send m -> m4; s = malloc(S); send s -> m5; x <- m1; y <- m3; free y; k = malloc(M); free x; free k; exit"
+	return "scenario S3\nsegments 2\nslices 5\nclass S slices=1 blocks=2\nclass M slices=2 blocks=1\noption reclaim-on-free=1\n" +
+		"thread: " + join(rep(t1, rounds+1), "exit") + "\n" +
+		"thread: " + join(rep(t2, rounds), f2) + "\n" +
+		"thread: " + join(rep(t3, rounds), f3) + "\n"
+}
+
+// ParseScenario parses the scenario file format (README: "Scenario files").
+// name is used in error messages (a file name).
+func ParseScenario(name, text string) (*Scenario, error) {
+	sc := &Scenario{Name: name, ReclaimOnFree: false}
+	classByName := map[string]uint8{}
+	mailboxes := 0
+	setSegs, setSlices := false, false
+	lines := strings.Split(text, "\n")
+	for ln, raw := range lines {
+		line := strings.TrimSpace(raw)
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		if line == "" {
+			continue
+		}
+		errf := func(format string, args ...any) error {
+			return fmt.Errorf("scenario %s:%d: %s", name, ln+1, fmt.Sprintf(format, args...))
+		}
+		key, rest, _ := strings.Cut(line, " ")
+		rest = strings.TrimSpace(rest)
+		switch {
+		case key == "scenario":
+			sc.Name = rest
+		case key == "segments" || key == "slices":
+			n, err := strconv.Atoi(rest)
+			if err != nil {
+				return nil, errf("%s wants a number, got %q", key, rest)
+			}
+			if key == "segments" {
+				sc.Segments, setSegs = n, true
+			} else {
+				sc.Slices, setSlices = n, true
+			}
+		case key == "class":
+			f := strings.Fields(rest)
+			if len(f) != 3 {
+				return nil, errf("class wants: class NAME slices=N blocks=N")
+			}
+			c := Class{Name: f[0]}
+			for _, kv := range f[1:] {
+				k, v, _ := strings.Cut(kv, "=")
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 0 || n > 255 {
+					return nil, errf("class %s: bad %s", c.Name, kv)
+				}
+				switch k {
+				case "slices":
+					c.Slices = uint8(n)
+				case "blocks":
+					c.Blocks = uint8(n)
+				default:
+					return nil, errf("class %s: unknown field %q", c.Name, k)
+				}
+			}
+			if _, dup := classByName[c.Name]; dup {
+				return nil, errf("class %s defined twice", c.Name)
+			}
+			classByName[c.Name] = uint8(len(sc.Classes))
+			sc.Classes = append(sc.Classes, c)
+		case key == "option":
+			k, v, ok := strings.Cut(rest, "=")
+			if !ok {
+				return nil, errf("option wants NAME=VALUE")
+			}
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return nil, errf("option %s wants a number", k)
+			}
+			switch strings.TrimSpace(k) {
+			case "reclaim-on-free":
+				sc.ReclaimOnFree = n != 0
+			case "target-segments-per-thread":
+				sc.TargetSegments = n
+			default:
+				return nil, errf("unknown option %q (want reclaim-on-free, target-segments-per-thread)", k)
+			}
+		case key == "memory":
+			switch rest {
+			case "arena":
+				sc.OSMemory = false
+			case "os":
+				sc.OSMemory = true
+			default:
+				return nil, errf("memory wants arena or os, got %q", rest)
+			}
+		case key == "thread" || strings.HasPrefix(key, "thread"):
+			_, body, ok := strings.Cut(line, ":")
+			if !ok {
+				return nil, errf("thread wants: thread: op; op; ...")
+			}
+			prog, regs, mb, err := parseProgram(body, classByName)
+			if err != nil {
+				return nil, errf("thread %d: %v", len(sc.Threads)+1, err)
+			}
+			if mb > mailboxes {
+				mailboxes = mb
+			}
+			sc.Threads = append(sc.Threads, prog)
+			sc.RegNames = append(sc.RegNames, regs)
+		default:
+			return nil, errf("unknown directive %q", key)
+		}
+	}
+	if !setSegs || !setSlices {
+		return nil, fmt.Errorf("scenario %s: needs both 'segments N' and 'slices N'", name)
+	}
+	if len(sc.Classes) == 0 {
+		sc.Classes = defaultClasses()
+	}
+	sc.Mailboxes = mailboxes
+	if err := sc.Validate(); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// parseProgram parses "a = malloc(S); send a -> m0; free a; exit".
+// It returns the ops, the register names and the number of mailboxes used.
+func parseProgram(body string, classes map[string]uint8) ([]Op, []string, int, error) {
+	var ops []Op
+	var regs []string
+	reg := func(n string) (uint8, error) {
+		n = strings.TrimSpace(n)
+		if n == "" || strings.ContainsAny(n, " ()<>-=") {
+			return 0, fmt.Errorf("bad register name %q", n)
+		}
+		for i, r := range regs {
+			if r == n {
+				return uint8(i), nil
+			}
+		}
+		if len(regs) >= model.MaxRegs {
+			return 0, fmt.Errorf("more than %d registers", model.MaxRegs)
+		}
+		regs = append(regs, n)
+		return uint8(len(regs) - 1), nil
+	}
+	mbox := 0
+	mb := func(n string) (uint8, error) {
+		n = strings.TrimSpace(n)
+		if !strings.HasPrefix(n, "m") {
+			return 0, fmt.Errorf("bad mailbox %q (want m0..m%d)", n, model.MaxMailboxes-1)
+		}
+		k, err := strconv.Atoi(n[1:])
+		if err != nil || k < 0 || k >= model.MaxMailboxes {
+			return 0, fmt.Errorf("bad mailbox %q (want m0..m%d)", n, model.MaxMailboxes-1)
+		}
+		if k+1 > mbox {
+			mbox = k + 1
+		}
+		return uint8(k), nil
+	}
+	for _, raw := range strings.Split(body, ";") {
+		s := strings.TrimSpace(raw)
+		if s == "" {
+			continue
+		}
+		switch {
+		case s == "exit":
+			ops = append(ops, Op{Kind: OpExit})
+		case s == "collect":
+			ops = append(ops, Op{Kind: OpCollect})
+		case s == "collect force" || s == "force-collect":
+			ops = append(ops, Op{Kind: OpForceCollect})
+		case strings.HasPrefix(s, "free "):
+			r, err := reg(s[5:])
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			ops = append(ops, Op{Kind: OpFree, A: r})
+		case strings.HasPrefix(s, "send "):
+			lhs, rhs, ok := strings.Cut(s[5:], "->")
+			if !ok {
+				return nil, nil, 0, fmt.Errorf("send wants: send REG -> mN")
+			}
+			r, err := reg(lhs)
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			m, err := mb(rhs)
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			ops = append(ops, Op{Kind: OpSend, A: r, B: m})
+		case strings.Contains(s, "<-"):
+			lhs, rhs, _ := strings.Cut(s, "<-")
+			r, err := reg(lhs)
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			m, err := mb(rhs)
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			ops = append(ops, Op{Kind: OpRecv, A: m, B: r})
+		case strings.Contains(s, "= malloc(") && strings.HasSuffix(s, ")"):
+			lhs, rhs, _ := strings.Cut(s, "=")
+			r, err := reg(lhs)
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			cn := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(rhs), "malloc("), ")")
+			c, ok := classes[cn]
+			if !ok {
+				if len(classes) == 0 {
+					// default classes are S and M
+					switch cn {
+					case "S":
+						c, ok = 0, true
+					case "M":
+						c, ok = 1, true
+					}
+				}
+				if !ok {
+					return nil, nil, 0, fmt.Errorf("unknown size class %q", cn)
+				}
+			}
+			ops = append(ops, Op{Kind: OpMalloc, A: c, B: r})
+		default:
+			return nil, nil, 0, fmt.Errorf("unknown operation %q", s)
+		}
+	}
+	return ops, regs, mbox, nil
+}

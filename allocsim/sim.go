@@ -1,0 +1,138 @@
+package allocsim
+
+import (
+	"fmt"
+
+	"mimcheck/model"
+)
+
+// Config selects what a run models.
+type Config struct {
+	Scenario    *Scenario
+	Source      Source
+	Patches     Patches
+	Lang        Lang
+	Mutant      Mutant
+	Abstraction Abstraction
+}
+
+// Sim is the transition system of one configuration. It is immutable after
+// New and safe to share; all mutable data lives in the model.State.
+type Sim struct {
+	cfg  Config
+	sc   *Scenario
+	nt   int
+	ns   int
+	nsl  int
+	dims model.Dims
+}
+
+// New checks cfg and returns its simulator.
+func New(cfg Config) (*Sim, error) {
+	if cfg.Scenario == nil {
+		return nil, fmt.Errorf("no scenario")
+	}
+	if err := cfg.Scenario.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Source >= numSources || cfg.Lang >= numLangs || cfg.Mutant >= numMutants || cfg.Abstraction >= numAbs {
+		return nil, fmt.Errorf("bad configuration")
+	}
+	sc := cfg.Scenario
+	if cfg.Abstraction == SpinAbs && sc.OSMemory {
+		return nil, fmt.Errorf("scenario %s uses os memory, which --abstraction spin leaves out", sc.Name)
+	}
+	if cfg.Abstraction == SpinAbs && sc.TargetSegments != 0 {
+		return nil, fmt.Errorf("scenario %s sets target-segments-per-thread, which --abstraction spin leaves out", sc.Name)
+	}
+	return &Sim{cfg: cfg, sc: sc, nt: len(sc.Threads), ns: sc.Segments, nsl: sc.Slices, dims: sc.Dims()}, nil
+}
+
+// Config returns the configuration of m.
+func (m *Sim) Config() Config { return m.cfg }
+
+// Scenario returns the scenario of m.
+func (m *Sim) Scenario() *Scenario { return m.sc }
+
+// Dims returns the state dimensions of m's scenario.
+func (m *Sim) Dims() model.Dims { return m.dims }
+
+// Threads returns the number of simulated threads.
+func (m *Sim) Threads() int { return m.nt }
+
+// spin reports whether the SPIN abstraction is on.
+func (m *Sim) spin() bool { return m.cfg.Abstraction == SpinAbs }
+
+// Init returns the initial state: every thread has done its initial local
+// work and waits at its first shared access (scenarios.md §1.4).
+func (m *Sim) Init() model.State {
+	var s model.State
+	for i := 0; i < m.nt; i++ {
+		m.runLocal(&s, i)
+	}
+	return s
+}
+
+// Enabled appends the threads that can step in s.
+func (m *Sim) Enabled(s *model.State, dst []int) []int {
+	for i := 0; i < m.nt; i++ {
+		if m.enabled(s, i) {
+			dst = append(dst, i)
+		}
+	}
+	return dst
+}
+
+func (m *Sim) enabled(s *model.State, i int) bool {
+	t := &s.Threads[i]
+	switch t.PC {
+	case pcDone:
+		return false
+	case pcSend:
+		return s.Mailbox[m.opAt(i, t).B] == 0
+	case pcRecv:
+		return s.Mailbox[m.opAt(i, t).A] != 0
+	}
+	return true
+}
+
+// Done reports whether thread i has finished its program.
+func (m *Sim) Done(s *model.State, i int) bool { return s.Threads[i].PC == pcDone }
+
+// AllDone reports whether every thread has finished.
+func (m *Sim) AllDone(s *model.State) bool {
+	for i := 0; i < m.nt; i++ {
+		if s.Threads[i].PC != pcDone {
+			return false
+		}
+	}
+	return true
+}
+
+// Step executes one step of thread i: its pending shared access, then all
+// thread-local work up to its next shared access. It returns the label.
+func (m *Sim) Step(s *model.State, i int) string {
+	if !m.enabled(s, i) {
+		panic(fmt.Sprintf("mimcheck internal bug: step of disabled thread %d", i))
+	}
+	label := m.shared(s, i)
+	m.runLocal(s, i)
+	return label
+}
+
+// Encode appends the canonical encoding of s.
+func (m *Sim) Encode(s *model.State, buf []byte) []byte { return s.AppendEncoding(buf, m.dims) }
+
+// PendingLabel returns the label of the step thread i would take next.
+func (m *Sim) PendingLabel(s *model.State, i int) string {
+	return labelOf(s.Threads[i].PC)
+}
+
+// opAt returns the current operation of thread i.
+func (m *Sim) opAt(i int, t *model.Thread) Op {
+	p := m.sc.Threads[i]
+	if int(t.Op) < len(p) {
+		return p[t.Op]
+	}
+	return Op{Kind: OpEnd}
+}

@@ -1,0 +1,98 @@
+package allocsim
+
+// Mode is the memory order of a step's shared access.
+type Mode uint8
+
+// Access modes.
+const (
+	ModePlain Mode = iota
+	ModeRelaxed
+	ModeAcquire
+	ModeRelease
+	ModeAcqRel
+	ModeSeqCst
+	ModeLock
+)
+
+var modeNames = [...]string{"plain", "relaxed", "acquire", "release", "acq_rel", "seq_cst", "lock"}
+
+func (m Mode) String() string { return modeNames[m] }
+
+// access says how a step's C source reaches the field: through an
+// mi_atomic_* macro with a fixed order, or as a direct C expression on an
+// _Atomic field (whose meaning depends on the language mode).
+type access struct {
+	mode   Mode // order of the mi_atomic_* macro (ignored when direct)
+	direct bool // a plain C expression on an _Atomic field
+}
+
+// StepInfo describes one kind of step.
+type StepInfo struct {
+	Label string // kebab-case, "op.access"
+	Field string // the shared field accessed
+	Cite  string // C function it models (file: function)
+	acc   access
+}
+
+var stepInfos = map[uint8]StepInfo{
+	pcFLoad:     {"free.load-thread-id", "segment->thread_id", "free.c: mi_free / mi_free_block_mt / _mi_segment_attempt_reclaim", access{mode: ModeRelaxed}},
+	pcFUnclaim:  {"free.unclaim-abandoned", "arena->blocks_abandoned, subproc->abandoned_count", "arena-abandon.c: _mi_arena_segment_clear_abandoned", access{mode: ModeAcqRel}},
+	pcFRdBit:    {"free.read-abandoned-bit", "arena->blocks_abandoned", "BUG_C: _mi_arena_segment_clear_abandoned as load-then-clear", access{mode: ModePlain}},
+	pcFClrBit:   {"free.clear-abandoned-bit", "arena->blocks_abandoned, subproc->abandoned_count", "BUG_C: _mi_arena_segment_clear_abandoned as load-then-clear", access{mode: ModePlain}},
+	pcFPush:     {"free.push-xthread-free", "page->xthread_free", "free.c: mi_free_block_delayed_mt", access{mode: ModeRelease}},
+	pcRcTID:     {"reclaim.store-thread-id", "segment->thread_id", "segment.c: mi_segment_reclaim", access{mode: ModeRelease}},
+	pcRcXchg:    {"reclaim.collect-xthread-free", "page->xthread_free", "page.c: _mi_page_thread_free_collect (from mi_segment_reclaim)", access{mode: ModeAcqRel}},
+	pcCfXchg:    {"check-free.collect-xthread-free", "page->xthread_free", "page.c: _mi_page_thread_free_collect (from mi_segment_check_free)", access{mode: ModeAcqRel}},
+	pcSlotFree:  {"segment-free.release-slot", "segment->thread_id, arena->blocks_inuse", "segment.c: mi_segment_os_free; arena.c: _mi_arena_free", access{direct: true}},
+	pcAbTID:     {"abandon.store-thread-id", "segment->thread_id", "segment.c: mi_segment_abandon", access{direct: true}},
+	pcMark:      {"abandon.mark-abandoned", "arena->blocks_abandoned, subproc->abandoned_count", "arena-abandon.c: _mi_arena_segment_mark_abandoned", access{mode: ModeAcqRel}},
+	pcSubproc:   {"abandon.read-subproc", "segment->subproc, subproc->abandoned_count", "BUG_SUBPROC: _mi_arena_segment_mark_abandoned before b1188ea3", access{mode: ModeRelaxed}},
+	pcAXchg:     {"malloc.collect-xthread-free", "page->xthread_free", "page.c: _mi_page_free_collect (from mi_page_queue_find_free_ex)", access{mode: ModeAcqRel}},
+	pcTrCnt:     {"cursor.load-abandoned-count", "subproc->abandoned_count", "segment.c: mi_segment_get_reclaim_tries; arena-abandon.c: _mi_arena_field_cursor_init", access{mode: ModeRelaxed}},
+	pcTrMap:     {"cursor.load-bitmap", "arena->blocks_abandoned", "arena-abandon.c: mi_arena_segment_clear_abandoned_next_field", access{mode: ModeRelaxed}},
+	pcTrUnclaim: {"cursor.unclaim-abandoned", "arena->blocks_abandoned, subproc->abandoned_count", "arena-abandon.c: mi_arena_segment_clear_abandoned_at", access{mode: ModeAcqRel}},
+	pcSlotClaim: {"segment-alloc.claim-slot", "arena->blocks_inuse", "segment.c: mi_segment_alloc; arena.c: _mi_arena_alloc_aligned", access{mode: ModeAcqRel}},
+	pcExXchg:    {"exit.collect-xthread-free", "page->xthread_free", "page.c: _mi_page_free_collect(force) (from mi_heap_collect_ex)", access{mode: ModeAcqRel}},
+	pcSend:      {"handoff.send", "mailbox", "scenario device (release)", access{mode: ModeRelease}},
+	pcRecv:      {"handoff.recv", "mailbox", "scenario device (acquire)", access{mode: ModeAcquire}},
+}
+
+func labelOf(pc uint8) string {
+	if si, ok := stepInfos[pc]; ok {
+		return si.Label
+	}
+	return "?"
+}
+
+// StepInfoOf returns the description of the step with the given label.
+func StepInfoOf(label string) (StepInfo, bool) {
+	for _, si := range stepInfos {
+		if si.Label == label {
+			return si, true
+		}
+	}
+	return StepInfo{}, false
+}
+
+// ModeOf returns the memory order of a step kind under m's language mode:
+// a direct expression on an _Atomic field is a seq_cst access in C11 and
+// C++, and a plain access in MSVC's C mode (include/mimalloc/atomic.h
+// defines _Atomic(T) as T there).
+func (m *Sim) ModeOf(si StepInfo) Mode {
+	if !si.acc.direct {
+		return si.acc.mode
+	}
+	if m.cfg.Lang == LangMSVC {
+		return ModePlain
+	}
+	return ModeSeqCst
+}
+
+// StepLabels lists every step label, sorted.
+func StepLabels() []string {
+	m := map[string]bool{}
+	for _, si := range stepInfos {
+		m[si.Label] = true
+	}
+	return sortedKeys(m)
+}

@@ -1,0 +1,3 @@
+module mimcheck
+
+go 1.23

@@ -1,0 +1,47 @@
+package model
+
+// FaultCode names an operation precondition a step found broken.
+type FaultCode uint8
+
+// Fault codes. Each maps to one named invariant in package properties.
+const (
+	FaultNone         FaultCode = iota
+	FaultNotHolder              // a segment was mutated by a thread that neither owns nor exclusively claims it (O1)
+	FaultClaimHeld              // a claim succeeded on a segment that another thread holds (O1)
+	FaultQueueOwner             // a span-queue operation of t touched a span of a segment t does not own (O2)
+	FaultUseAfterFree           // a step accessed a freed segment (B1)
+	FaultDoubleFree             // a block that is not live was freed (B2)
+	FaultPageNotEmpty           // a page was cleared while some block was not free (B1)
+	FaultMarkTwice              // an abandoned bit was set twice (was_unmarked)
+	FaultQueueCorrupt           // a queue push found the slice already linked
+	FaultCount
+)
+
+var faultNames = [...]string{
+	FaultNone:         "none",
+	FaultNotHolder:    "not-holder",
+	FaultClaimHeld:    "claim-held",
+	FaultQueueOwner:   "queue-owner",
+	FaultUseAfterFree: "use-after-free",
+	FaultDoubleFree:   "double-free",
+	FaultPageNotEmpty: "page-not-empty",
+	FaultMarkTwice:    "mark-twice",
+	FaultQueueCorrupt: "queue-corrupt",
+}
+
+// String returns the kebab-case name of the fault.
+func (f FaultCode) String() string {
+	if int(f) < len(faultNames) {
+		return faultNames[f]
+	}
+	return "fault-?"
+}
+
+// SetFault records fault f on s unless an earlier fault is already recorded
+// (the first broken precondition is the one reported).
+func (s *State) SetFault(f FaultCode, thread int, seg, slice int) {
+	if s.Fault.Code != 0 {
+		return
+	}
+	s.Fault = Fault{Code: uint8(f), Thread: uint8(thread + 1), Seg: uint8(seg), Slice: uint8(slice)}
+}

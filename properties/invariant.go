@@ -1,0 +1,86 @@
+package properties
+
+import (
+	"fmt"
+
+	"mimcheck/allocsim"
+	"mimcheck/model"
+)
+
+// Violation is a broken invariant.
+type Violation struct {
+	Invariant string // kebab-case invariant name
+	Detail    string // the objects involved
+}
+
+func (v *Violation) Error() string { return v.Invariant + ": " + v.Detail }
+
+// Invariant describes one named invariant of the registry.
+type Invariant struct {
+	Name   string
+	Spec   string // scenarios.md §1.5 letter(s)
+	Doc    string
+	Checks string // "every step", "end state", "in-step precondition"
+}
+
+// Registry lists the invariants this model checks, in report order.
+var Registry = []Invariant{
+	{"span-queue-well-formed", "Q1", "every span queue is a well-formed doubly linked list of free span heads of the right bin", "every step"},
+	{"span-queue-membership", "Q2, S2", "a free span of an owned segment is in exactly one queue, its owner's; an abandoned or claimed segment has no queued span; unqueued slices have no links", "every step"},
+	{"span-queue-owner", "O2", "a span-queue operation of thread t only touches spans of segments t owns", "in-step precondition"},
+	{"spans-tile-segment", "S1", "spans tile the segment, free spans are coalesced, page interiors carry the right offsets (segments not inside a multi-step operation)", "every step"},
+	{"segment-used-count", "S3", "used = number of pages, a live segment has a page, abandoned = 0 when owned and = used when abandoned", "every step"},
+	{"segment-single-owner", "O1", "abandoned bit set <=> nobody holds the segment; set bit => thread_id 0; thread_id != 0 => holder is the owner; only the holder mutates a segment", "every step + in-step precondition"},
+	{"unique-claim", "O1", "a claim (bitmap unclaim) never succeeds on a segment another thread holds", "in-step precondition"},
+	{"block-conservation", "B1, B2", "free list, xthread_free and live blocks partition each page; used = blocks - |free|; live blocks are exactly those held by threads or mailboxes, once each; no double free; a page is cleared only when all its blocks are free", "every step + in-step precondition"},
+	{"no-use-after-free", "B1", "no step accesses a freed segment", "in-step precondition"},
+	{"deadlock-free", "D", "some thread can step unless all are done", "end state"},
+	{"quiescent-clean", "F", "at the end: all blocks freed, all queues empty, every surviving segment abandoned and published, abandoned_count = set bits", "end state"},
+}
+
+// Names returns the registered invariant names.
+func Names() []string {
+	out := make([]string, len(Registry))
+	for i, inv := range Registry {
+		out[i] = inv.Name
+	}
+	return out
+}
+
+func faultInvariant(f model.FaultCode) string {
+	switch f {
+	case model.FaultNotHolder:
+		return "segment-single-owner"
+	case model.FaultClaimHeld:
+		return "unique-claim"
+	case model.FaultQueueOwner:
+		return "span-queue-owner"
+	case model.FaultUseAfterFree:
+		return "no-use-after-free"
+	case model.FaultDoubleFree, model.FaultPageNotEmpty:
+		return "block-conservation"
+	case model.FaultMarkTwice:
+		return "segment-single-owner"
+	case model.FaultQueueCorrupt:
+		return "span-queue-well-formed"
+	}
+	return "internal-fault"
+}
+
+// Checker checks the invariants of one simulator's states.
+type Checker struct {
+	m    *allocsim.Sim
+	dims model.Dims
+	sc   *allocsim.Scenario
+}
+
+// NewChecker returns the checker for m's states.
+func NewChecker(m *allocsim.Sim) *Checker {
+	return &Checker{m: m, dims: m.Dims(), sc: m.Scenario()}
+}
+
+func violation(name, format string, args ...any) *Violation {
+	return &Violation{Invariant: name, Detail: fmt.Sprintf(format, args...)}
+}
+
+func slot(x uint8) (int, int) { return int(x) / model.MaxSlices, int(x) % model.MaxSlices }

@@ -1,0 +1,40 @@
+package traces
+
+import (
+	"mimcheck/allocsim"
+	"mimcheck/model"
+	"mimcheck/properties"
+	"mimcheck/sched"
+)
+
+// System wires a simulator and its invariant checker into the transition
+// system the scheduler explores.
+type System struct {
+	Sim     *allocsim.Sim
+	Checker *properties.Checker
+}
+
+var _ sched.System[model.State] = System{}
+
+// NewSystem returns the system of one configuration.
+func NewSystem(m *allocsim.Sim) System {
+	return System{Sim: m, Checker: properties.NewChecker(m)}
+}
+
+// Init returns the initial state.
+func (y System) Init() model.State { return y.Sim.Init() }
+
+// Enabled appends the threads that can step.
+func (y System) Enabled(s *model.State, dst []int) []int { return y.Sim.Enabled(s, dst) }
+
+// Step executes one step.
+func (y System) Step(s *model.State, i int) string { return y.Sim.Step(s, i) }
+
+// Check runs the per-step invariants.
+func (y System) Check(s *model.State) error { return y.Checker.Check(s) }
+
+// Final runs the end-state checks.
+func (y System) Final(s *model.State) error { return y.Checker.Final(s) }
+
+// Encode appends the canonical encoding.
+func (y System) Encode(s *model.State, buf []byte) []byte { return y.Sim.Encode(s, buf) }
