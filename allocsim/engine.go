@@ -10,6 +10,10 @@ import (
 // phase (or the program is done).
 func (m *Sim) runLocal(s *model.State, i int) {
 	r := m.newRun(s, i)
+	r.runLocal()
+}
+
+func (r *run) runLocal() {
 	for guard := 0; ; guard++ {
 		if guard > 10000 {
 			panic("mimcheck internal bug: local work does not terminate")
@@ -54,12 +58,9 @@ func (r *run) local() {
 			t.PC = pcSend
 		case OpRecv:
 			t.PC = pcRecv
-		case OpExit:
+		case OpExit, OpCollect, OpForceCollect:
 			t.CI = 0
-			t.PC = pcExitNext
-		case OpCollect, OpForceCollect:
-			t.CI = 0
-			t.PC = pcExitNext
+			t.PC = pcExitStart
 		}
 	case pcMallocFind:
 		r.mallocFind()
@@ -104,14 +105,23 @@ func (r *run) local() {
 		t.PC = pcFreeLocal // the recursive mi_free is now local
 	case pcFinish:
 		r.finishOp()
+	case pcRetiredNext:
+		r.retiredNext()
+	case pcRetiredResume:
+		r.retiredResume()
+	case pcExitStart:
+		// mi_heap_collect_ex: _mi_heap_collect_retired(heap, collect >= MI_FORCE)
+		r.collectRetired(r.op().Kind != OpCollect, pcExitNext)
+	case pcMallocRetired:
+		r.collectRetired(false, pcMallocFresh)
 	default:
 		panic("mimcheck internal bug: unknown local phase")
 	}
 }
 
 // shared executes thread i's pending shared access and returns its label.
-func (m *Sim) shared(s *model.State, i int) string {
-	r := m.newRun(s, i)
+func (r *run) shared() string {
+	s := r.s
 	t := r.t
 	pc := t.PC
 	switch pc {
@@ -227,6 +237,7 @@ func (r *run) mallocFind() {
 		for i := 0; i < r.m.nsl; i++ {
 			p := r.slice(g, i)
 			if p.BlockSize == model.BlockPage0+op.A && p.Free != 0 {
+				p.Retire = 0 // mi_find_free_page: picked for allocation
 				r.popBlock(gidx(g, i), op.B)
 				r.finishOp()
 				return
@@ -254,13 +265,14 @@ func (r *run) mallocNextPage() {
 		}
 	}
 	r.t.CI = 0
-	r.t.PC = pcMallocFresh
+	r.t.PC = pcMallocRetired
 }
 
 // mallocAfterXchg takes a block if the collect freed one, else moves on.
 func (r *run) mallocAfterXchg() {
 	x := r.t.CI
 	if r.sl(x).Free != 0 {
+		r.sl(x).Retire = 0 // mi_page_queue_find_free_ex: picked for allocation
 		r.popBlock(x, r.op().B)
 		r.finishOp()
 		return
@@ -339,6 +351,12 @@ func (r *run) loadAbandonedCount() {
 		t.Tries = uint8(tries)
 	}
 	t.CI = 0
+	if r.m.cfg.Source == V217 {
+		// v2.1.7: arena.c: _mi_arena_segment_clear_abandoned_next resumes at
+		// the stored bit + 1 even on the first call, so bit 0 of the first
+		// arena is never visited (fixed upstream by 6e9b38ac).
+		t.CI = 1
+	}
 	t.PC = pcCursorIter
 }
 
@@ -874,6 +892,10 @@ func (r *run) freeBlockLocal() {
 	p.Used--
 	t.Regs[reg] = 0
 	if p.Used != 0 {
+		r.finishOp()
+		return
+	}
+	if r.pageRetire(x) {
 		r.finishOp()
 		return
 	}

@@ -24,42 +24,46 @@ const (
 	pcReclaimedFor // mi_segment_reclaim_or_alloc: what to do with the result
 
 	// mi_segment_reclaim
-	pcReclaimNext  // walk the spans of the claimed segment
-	pcReclaimPg    // after collecting a page in reclaim
-	pcReclaimEnd   // end of reclaim (free the segment if empty)
-	pcSegFree      // mi_segment_free: unlink free spans (then pcSlotFree)
-	pcAbandon      // mi_segment_abandon: unlink free spans (then pcAbTID)
-	pcExitNext     // thread exit: next heap page
-	pcExitPg       // thread exit: after collecting a page
-	pcFreeLocal    // mi_free_block_local
-	pcFreeAfterRcl // _mi_segment_attempt_reclaim succeeded: recursive local free
-	pcFinish       // end the current operation
+	pcReclaimNext   // walk the spans of the claimed segment
+	pcReclaimPg     // after collecting a page in reclaim
+	pcReclaimEnd    // end of reclaim (free the segment if empty)
+	pcSegFree       // mi_segment_free: unlink free spans (then pcSlotFree)
+	pcAbandon       // mi_segment_abandon: unlink free spans (then pcAbTID)
+	pcExitNext      // thread exit: next heap page
+	pcExitPg        // thread exit: after collecting a page
+	pcFreeLocal     // mi_free_block_local
+	pcFreeAfterRcl  // _mi_segment_attempt_reclaim succeeded: recursive local free
+	pcFinish        // end the current operation
+	pcRetiredNext   // _mi_heap_collect_retired: next retired bin
+	pcRetiredResume // resume the retired-page loop after a segment free/abandon
+	pcExitStart     // mi_heap_collect_ex: collect retired pages first
+	pcMallocRetired // mi_page_queue_find_free_ex: collect retired pages before mi_page_fresh
 
 	pcShared uint8 = 64
 )
 
 // Shared phases: exactly one access to a field another thread may touch.
 const (
-	pcFLoad      = pcShared + iota // free: load segment->thread_id
-	pcFUnclaim                     // free: atomic unclaim of the abandoned bit
-	pcFRdBit                       // BUG_C: plain read of the abandoned bit
-	pcFClrBit                      // BUG_C: plain clear of the abandoned bit
-	pcFPush                        // free: CAS-push on page->xthread_free
-	pcRcTID                        // reclaim: store thread_id := t
-	pcRcXchg                       // reclaim: collect a page's xthread_free
-	pcCfXchg                       // check_free: collect a page's xthread_free
-	pcSlotFree                     // mi_segment_os_free: give the slot back
-	pcAbTID                        // abandon: store thread_id := 0
-	pcMark                         // mark abandoned: set the bitmap bit (+count)
-	pcSubproc                      // BUG_SUBPROC: late read of segment->subproc
-	pcAXchg                        // malloc: collect a page's xthread_free
-	pcTrCnt                        // load abandoned_count
-	pcTrMap                        // load the bitmap word
-	pcTrUnclaim                    // cursor: atomic unclaim of one bit
-	pcSlotClaim                    // mi_segment_alloc: claim a free arena slot
-	pcExXchg                       // thread exit: collect a page's xthread_free
-	pcSend                         // scenario hand-off: put
-	pcRecv                         // scenario hand-off: take
+	pcFLoad     = pcShared + iota // free: load segment->thread_id
+	pcFUnclaim                    // free: atomic unclaim of the abandoned bit
+	pcFRdBit                      // BUG_C: plain read of the abandoned bit
+	pcFClrBit                     // BUG_C: plain clear of the abandoned bit
+	pcFPush                       // free: CAS-push on page->xthread_free
+	pcRcTID                       // reclaim: store thread_id := t
+	pcRcXchg                      // reclaim: collect a page's xthread_free
+	pcCfXchg                      // check_free: collect a page's xthread_free
+	pcSlotFree                    // mi_segment_os_free: give the slot back
+	pcAbTID                       // abandon: store thread_id := 0
+	pcMark                        // mark abandoned: set the bitmap bit (+count)
+	pcSubproc                     // BUG_SUBPROC: late read of segment->subproc
+	pcAXchg                       // malloc: collect a page's xthread_free
+	pcTrCnt                       // load abandoned_count
+	pcTrMap                       // load the bitmap word
+	pcTrUnclaim                   // cursor: atomic unclaim of one bit
+	pcSlotClaim                   // mi_segment_alloc: claim a free arena slot
+	pcExXchg                      // thread exit: collect a page's xthread_free
+	pcSend                        // scenario hand-off: put
+	pcRecv                        // scenario hand-off: take
 )
 
 // Cursor callers (Thread.Mode).
@@ -70,8 +74,9 @@ const (
 
 // Operation flags (Thread.Flags).
 const (
-	flHasRoom   uint8 = 1 // check_free found room
-	flWantRight uint8 = 2 // reclaim was asked for a right page
-	flRight     uint8 = 4 // reclaim found a right page with free blocks
-	flFreed     uint8 = 8 // reclaim freed the segment
+	flHasRoom   uint8 = 1  // check_free found room
+	flWantRight uint8 = 2  // reclaim was asked for a right page
+	flRight     uint8 = 4  // reclaim found a right page with free blocks
+	flFreed     uint8 = 8  // reclaim freed the segment
+	flForce     uint8 = 16 // _mi_heap_collect_retired(force)
 )

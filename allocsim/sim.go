@@ -115,8 +115,12 @@ func (m *Sim) Step(s *model.State, i int) string {
 	if !m.enabled(s, i) {
 		panic(fmt.Sprintf("mimcheck internal bug: step of disabled thread %d", i))
 	}
-	label := m.shared(s, i)
-	m.runLocal(s, i)
+	r := m.newRun(s, i)
+	label := r.shared()
+	r.runLocal()
+	if r.coalesced {
+		label += "+coalesce"
+	}
 	return label
 }
 

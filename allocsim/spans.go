@@ -10,6 +10,9 @@ type run struct {
 	i   int
 	t   *model.Thread
 	tid model.ThreadID
+	// coalesced: this step ran mi_segment_span_free_coalesce, whose read of
+	// thread_id is folded into the step (see coalesceIsAbandoned).
+	coalesced bool
 }
 
 func (m *Sim) newRun(s *model.State, i int) run {
@@ -166,7 +169,10 @@ func (r *run) segmentSpanFreeCoalesce(g, i int) int {
 // mi_segment_is_abandoned (relaxed) with patch A. Either way the holder
 // reads a value no other thread writes at that moment, so it is local work
 // here; the access mode is recorded on the step (see steps.go).
-func (r *run) coalesceIsAbandoned(g int) bool { return r.s.Segs[g].ThreadID == model.NoThread }
+func (r *run) coalesceIsAbandoned(g int) bool {
+	r.coalesced = true
+	return r.s.Segs[g].ThreadID == model.NoThread
+}
 
 // segmentSpanAllocate turns slices [i, i+n) of segment g into a fresh page
 // of class c with all blocks on its free list.

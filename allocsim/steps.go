@@ -1,5 +1,7 @@
 package allocsim
 
+import "strings"
+
 // Mode is the memory order of a step's shared access.
 type Mode uint8
 
@@ -65,7 +67,10 @@ func labelOf(pc uint8) string {
 }
 
 // StepInfoOf returns the description of the step with the given label.
+// A "+coalesce" suffix (the step also ran mi_segment_span_free_coalesce)
+// is ignored.
 func StepInfoOf(label string) (StepInfo, bool) {
+	label, _, _ = strings.Cut(label, "+")
 	for _, si := range stepInfos {
 		if si.Label == label {
 			return si, true
@@ -86,6 +91,20 @@ func (m *Sim) ModeOf(si StepInfo) Mode {
 		return ModePlain
 	}
 	return ModeSeqCst
+}
+
+// CoalesceReadMode is the memory order of the thread_id read inside
+// mi_segment_span_free_coalesce: the relaxed mi_segment_is_abandoned at
+// v2.4.1 or with patch A; the direct expression segment->thread_id == 0 at
+// v2.3.0 and v2.1.7 (seq_cst in C11 and C++, plain in MSVC's C mode).
+// The read is folded into the step that runs the coalesce: only the
+// segment's holder writes thread_id at that moment, so no interleaving can
+// change the value it reads (scenario steps carry a "+coalesce" suffix).
+func (m *Sim) CoalesceReadMode() Mode {
+	if m.cfg.Source == V241 || m.cfg.Patches.Has(PatchA) {
+		return ModeRelaxed
+	}
+	return m.ModeOf(StepInfo{acc: access{direct: true}})
 }
 
 // StepLabels lists every step label, sorted.

@@ -1,0 +1,150 @@
+package allocsim
+
+import "mimcheck/model"
+
+// Retire delay (full fidelity only; --abstraction spin frees an empty page
+// at once, as scenarios.md §1.2 does).
+
+// retireCycles is MI_RETIRE_CYCLES (16) for pages whose block size is at
+// most MI_SMALL_OBJ_SIZE_MAX, else MI_RETIRE_CYCLES/4. In the scaled model
+// a class of one-slice pages stands for small pages.
+func (m *Sim) retireCycles(c uint8) uint8 {
+	if m.sc.Classes[c].Slices == 1 {
+		return 16
+	}
+	return 4
+}
+
+// heapFirstPage returns the first page of class c in this thread's heap
+// (own segments, slot/slice order stands for the page queue's order), or
+// 0xFF when the heap has none. count is the number of such pages.
+func (r *run) heapPages(c uint8) (first uint8, count int) {
+	first = 0xFF
+	for g := 0; g < r.m.ns; g++ {
+		if !r.ownedBy(g) {
+			continue
+		}
+		for i := 0; i < r.m.nsl; i++ {
+			p := r.slice(g, i)
+			if p.BlockSize == model.BlockPage0+c && !p.InFull {
+				if first == 0xFF {
+					first = gidx(g, i)
+				}
+				count++
+			}
+		}
+	}
+	return first, count
+}
+
+// pageRetire handles a page whose last used block was freed locally: the
+// only page of its size class stays in the heap for retire_expire collect
+// cycles; any other page is freed. It reports whether the page was kept.
+// v2.4.1: page.c: _mi_page_retire (patch B: set retire_expire only when 0).
+func (r *run) pageRetire(x uint8) bool {
+	if r.m.spin() {
+		return false
+	}
+	p := r.sl(x)
+	c := p.BlockSize - model.BlockPage0
+	if p.InFull {
+		return false // the full queue is special: free at once
+	}
+	if _, n := r.heapPages(c); n != 1 {
+		return false
+	}
+	if !r.m.cfg.Patches.Has(PatchB) || p.Retire == 0 {
+		p.Retire = r.m.retireCycles(c)
+	}
+	t := r.t
+	if t.RetiredMax == 0 || c < t.RetiredMin {
+		t.RetiredMin = c
+	}
+	if c+1 > t.RetiredMax {
+		t.RetiredMax = c + 1
+	}
+	return true
+}
+
+// collectRetired starts _mi_heap_collect_retired(heap, force); when it is
+// done the thread continues at cont.
+func (r *run) collectRetired(force bool, cont uint8) {
+	t := r.t
+	if r.m.spin() || t.RetiredMax == 0 {
+		t.RetiredMin, t.RetiredMax = 0, 0
+		t.PC = cont
+		return
+	}
+	t.Aux = t.RetiredMin
+	t.Word = 0x0F // new min (low nibble, 0xF = none) and new max+1 (high nibble)
+	if force {
+		t.Flags |= flForce
+	}
+	t.Cont = cont
+	t.PC = pcRetiredNext
+}
+
+// retiredNext visits the retired bins from class Aux on: the first page of
+// each bin counts down while it stays all free and is freed when its count
+// reaches 0 (or when forced); a page in use again loses its retire mark.
+// v2.4.1: page.c: _mi_heap_collect_retired.
+func (r *run) retiredNext() {
+	t := r.t
+	for c := t.Aux; c < t.RetiredMax; c++ {
+		x, _ := r.heapPages(c)
+		if x == 0xFF {
+			continue
+		}
+		p := r.sl(x)
+		if p.Retire == 0 {
+			continue
+		}
+		if p.Used != 0 {
+			p.Retire = 0
+			continue
+		}
+		p.Retire--
+		if t.Flags&flForce != 0 || p.Retire == 0 {
+			// _mi_page_free -> _mi_segment_page_free
+			t.Aux = c + 1
+			g := segOf(x)
+			r.segmentPageClear(g, sliceOf(x))
+			sg := &r.s.Segs[g]
+			switch {
+			case sg.Used == 0:
+				t.Seg, t.PC = uint8(g), pcSegFree
+				t.Cont, t.CI = pcRetiredResume, t.Cont // stash the final continuation in CI
+				return
+			case sg.Used == sg.Abandoned:
+				t.Seg, t.PC = uint8(g), pcAbandon
+				t.Cont, t.CI = pcRetiredResume, t.Cont
+				return
+			}
+			continue
+		}
+		lo, hi := t.Word&0x0F, t.Word>>4
+		if lo == 0x0F || c < lo {
+			lo = c
+		}
+		if c+1 > hi {
+			hi = c + 1
+		}
+		t.Word = lo | hi<<4
+	}
+	lo, hi := t.Word&0x0F, t.Word>>4
+	if hi == 0 {
+		lo = 0
+	}
+	t.RetiredMin, t.RetiredMax = lo, hi
+	t.Flags &^= flForce
+	t.Word, t.Aux = 0, 0
+	t.PC, t.Cont = t.Cont, 0
+}
+
+// retiredResume continues the retired-page loop after a segment free or
+// abandon that a retired page's free caused.
+func (r *run) retiredResume() {
+	t := r.t
+	t.Cont, t.CI = t.CI, 0
+	t.PC = pcRetiredNext
+}
