@@ -60,7 +60,11 @@ func (r *run) local() {
 			t.PC = pcRecv
 		case OpExit, OpCollect, OpForceCollect:
 			t.CI = 0
-			t.PC = pcExitStart
+			if r.m.spin() {
+				t.PC = pcExitStart
+			} else {
+				r.collectStart()
+			}
 		}
 	case pcMallocFind:
 		r.mallocFind()
@@ -114,6 +118,20 @@ func (r *run) local() {
 		r.collectRetired(r.op().Kind != OpCollect, pcExitNext)
 	case pcMallocRetired:
 		r.collectRetired(false, pcMallocFresh)
+	case pcMallocGeneric:
+		r.mallocGeneric()
+	case pcMallocToFull:
+		t.CI++
+		t.PC = pcMallocNextPage
+	case pcDfNext:
+		r.delayedNext()
+	case pcDfAfterXchg:
+		r.delayedAfterXchg()
+	case pcExitNever:
+		r.exitNever()
+	case pcExitRetired:
+		t.CI = 0
+		r.collectRetired(r.op().Kind != OpCollect, pcExitNext)
 	default:
 		panic("mimcheck internal bug: unknown local phase")
 	}
@@ -151,7 +169,9 @@ func (r *run) shared() string {
 		r.reclaimStoreThreadID()
 	case pcRcXchg:
 		g := int(t.Seg)
-		s.Segs[g].Abandoned--
+		if r.m.spin() {
+			s.Segs[g].Abandoned-- // full model: at pcRcHeap
+		}
 		r.pageThreadFreeCollect(gidx(g, int(t.SI)))
 		t.PC = pcReclaimPg
 	case pcCfXchg:
@@ -191,6 +211,45 @@ func (r *run) shared() string {
 	case pcExXchg:
 		r.pageThreadFreeCollect(t.CI)
 		t.PC = pcExitPg
+	case pcFCasTF:
+		r.freeCasThreadFree()
+	case pcFLoadHeap:
+		r.freeLoadHeap()
+	case pcFPushDelayed:
+		r.freePushHeapDelayed()
+	case pcFResetDelayed:
+		r.freeResetDelayed()
+	case pcDfTake:
+		r.delayedTake()
+	case pcDfUse:
+		r.delayedUse()
+	case pcDfXchg:
+		x, _ := decode(t.Aux)
+		r.pageThreadFreeCollect(x)
+		t.PC = pcDfAfterXchg
+	case pcDfRepush:
+		r.delayedRepush()
+	case pcExNever:
+		// _mi_page_use_delayed_free(page, MI_NEVER_DELAYED_FREE, false): the
+		// step is disabled while the page is MI_DELAYED_FREEING (it spins).
+		r.sl(t.CI).Delayed = model.NeverDelayedFree
+		t.CI++
+		t.PC = pcExitNever
+	case pcRcHeap:
+		// mi_segment_reclaim: abandoned--, mi_page_set_heap (release store of xheap)
+		g := int(t.Seg)
+		s.Segs[g].Abandoned--
+		r.slice(g, int(t.SI)).Heap = r.tid
+		t.PC = pcRcUse
+	case pcRcUse:
+		// _mi_page_use_delayed_free(page, MI_USE_DELAYED_FREE, true): disabled
+		// while MI_DELAYED_FREEING.
+		r.slice(int(t.Seg), int(t.SI)).Delayed = model.UseDelayedFree
+		t.PC = pcRcXchg
+	case pcToFullXchg:
+		// mi_page_to_full: collect right away
+		r.pageThreadFreeCollect(t.CI)
+		t.PC = pcMallocToFull
 	case pcSend:
 		op := r.op()
 		h := t.Regs[op.A]
@@ -236,7 +295,7 @@ func (r *run) mallocFind() {
 		}
 		for i := 0; i < r.m.nsl; i++ {
 			p := r.slice(g, i)
-			if p.BlockSize == model.BlockPage0+op.A && p.Free != 0 {
+			if p.BlockSize == model.BlockPage0+op.A && p.Free != 0 && !p.InFull {
 				p.Retire = 0 // mi_find_free_page: picked for allocation
 				r.popBlock(gidx(g, i), op.B)
 				r.finishOp()
@@ -245,7 +304,11 @@ func (r *run) mallocFind() {
 		}
 	}
 	r.t.CI = 0
-	r.t.PC = pcMallocNextPage
+	if r.m.spin() {
+		r.t.PC = pcMallocNextPage
+	} else {
+		r.t.PC = pcMallocGeneric
+	}
 }
 
 // mallocNextPage picks the next heap page of the class (from cursor CI)
@@ -258,7 +321,7 @@ func (r *run) mallocNextPage() {
 		if i >= r.m.nsl || !r.ownedBy(g) {
 			continue
 		}
-		if r.slice(g, i).BlockSize == model.BlockPage0+op.A {
+		if p := r.slice(g, i); p.BlockSize == model.BlockPage0+op.A && !p.InFull {
 			r.t.CI = uint8(x)
 			r.t.PC = pcAXchg
 			return
@@ -275,6 +338,11 @@ func (r *run) mallocAfterXchg() {
 		r.sl(x).Retire = 0 // mi_page_queue_find_free_ex: picked for allocation
 		r.popBlock(x, r.op().B)
 		r.finishOp()
+		return
+	}
+	if !r.m.spin() { // mi_page_to_full, then collect once more
+		r.sl(x).InFull = true
+		r.t.PC = pcToFullXchg
 		return
 	}
 	r.t.CI = x + 1
@@ -556,6 +624,9 @@ func (r *run) reclaimNext() {
 	for int(t.SI) < r.m.nsl {
 		if r.slice(g, int(t.SI)).BlockSize != model.BlockFree {
 			t.PC = pcRcXchg
+			if !r.m.spin() {
+				t.PC = pcRcHeap
+			}
 			return
 		}
 		head := r.segmentSpanFreeCoalesce(g, int(t.SI))
@@ -714,20 +785,21 @@ func (r *run) exitNext() {
 		if i >= r.m.nsl || !r.ownedBy(g) {
 			continue
 		}
-		if r.slice(g, i).BlockSize >= model.BlockPage0 {
-			t.CI = uint8(x)
-			r.s.Segs[g].Busy = true
-			t.PC = pcExXchg
-			return
+		p := r.slice(g, i)
+		if p.BlockSize < model.BlockPage0 {
+			continue
 		}
-	}
-	if r.op().Kind == OpExit || r.op().Kind == OpForceCollect {
-		t.CI = 0
-		t.Mode = modeCollect
-		t.PC = pcTrCnt // _mi_abandoned_collect(heap, force=false)
+		if p.InFull && r.op().Kind == OpCollect && r.m.cfg.Source != V217 {
+			continue // a normal collect skips full pages (7774e800)
+		}
+		t.CI = uint8(x)
+		r.s.Segs[g].Busy = true
+		t.PC = pcExXchg
 		return
 	}
-	r.finishOp()
+	t.CI = 0
+	t.Mode = modeCollect
+	t.PC = pcTrCnt // _mi_abandoned_collect(heap, collect == MI_FORCE)
 }
 
 // exitPage: after the collect, an empty page is freed (maybe freeing or
@@ -758,8 +830,11 @@ func (r *run) exitPage() {
 		t.PC = pcExitNext
 		return
 	}
+	if !r.m.spin() && r.sl(x).Delayed != model.NeverDelayedFree {
+		r.fault(model.FaultDelayedMode, g, i) // _mi_page_abandon asserts NEVER_DELAYED_FREE
+	}
 	sg.Abandoned++
-	r.sl(x).Heap = model.NoThread
+	r.sl(x).Heap = model.NoThread // mi_page_set_heap(page, NULL)
 	if sg.Used == sg.Abandoned {
 		t.Seg, t.Cont, t.CI, t.PC = uint8(g), pcExitNext, next, pcAbandon
 		return
@@ -803,7 +878,11 @@ func (r *run) freeLoadThreadID() {
 			t.PC = pcFUnclaim
 		}
 	default:
-		t.PC = pcFPush
+		if r.m.spin() {
+			t.PC = pcFPush
+		} else {
+			t.PC = pcFCasTF
+		}
 	}
 }
 
@@ -832,6 +911,9 @@ func (r *run) freeUnclaim() {
 	if s.AbandonedMap&(1<<g) == 0 { // lost: somebody else claimed it
 		t.Seg = 0
 		t.PC = pcFPush
+		if !r.m.spin() {
+			t.PC = pcFCasTF
+		}
 		return
 	}
 	s.AbandonedMap &^= 1 << g
@@ -891,25 +973,8 @@ func (r *run) freeBlockLocal() {
 	p.Free |= bit
 	p.Used--
 	t.Regs[reg] = 0
-	if p.Used != 0 {
-		r.finishOp()
-		return
-	}
-	if r.pageRetire(x) {
-		r.finishOp()
-		return
-	}
-	// _mi_page_retire -> _mi_page_free -> _mi_segment_page_free
-	r.segmentPageClear(g, i)
-	sg := &s.Segs[g]
-	switch {
-	case sg.Used == 0:
-		t.Seg, t.Cont, t.PC = uint8(g), pcFinish, pcSegFree
-	case sg.Used == sg.Abandoned:
-		t.Seg, t.Cont, t.PC = uint8(g), pcFinish, pcAbandon
-	default:
-		r.finishOp()
-	}
+	t.PC = pcFinish
+	r.afterLocalFree(x, pcFinish)
 }
 
 var _ = bits.OnesCount8

@@ -59,13 +59,16 @@ func (r *run) segmentPageClear(g, i int) int {
 	p := r.slice(g, i)
 	c := p.BlockSize - model.BlockPage0
 	all := uint8(1)<<r.m.sc.Classes[c].Blocks - 1
-	if p.Used != 0 || p.Live != 0 || p.XThreadFree != 0 || p.Free != all || p.HeapDelayed != 0 {
+	if p.Used != 0 || p.Live != 0 || p.XThreadFree != 0 || p.Free != all || p.HeapDelayed != 0 || p.Taken != 0 {
 		r.fault(model.FaultPageNotEmpty, g, i)
 	}
 	if r.s.Segs[g].Used == 0 {
 		r.fault(model.FaultPageNotEmpty, g, i)
 	}
-	p.Free, p.XThreadFree, p.Used, p.Live, p.HeapDelayed = 0, 0, 0, 0, 0
+	if p.Delayed == model.DelayedFreeing {
+		r.fault(model.FaultDelayedMode, g, i) // _mi_page_free asserts not DELAYED_FREEING
+	}
+	p.Free, p.XThreadFree, p.Used, p.Live, p.HeapDelayed, p.Taken = 0, 0, 0, 0, 0, 0
 	p.Heap, p.Retire, p.InFull, p.Delayed = 0, 0, false, 0
 	p.BlockSize = model.BlockUsed
 	head := r.segmentSpanFreeCoalesce(g, i)

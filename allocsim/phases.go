@@ -38,32 +38,50 @@ const (
 	pcRetiredResume // resume the retired-page loop after a segment free/abandon
 	pcExitStart     // mi_heap_collect_ex: collect retired pages first
 	pcMallocRetired // mi_page_queue_find_free_ex: collect retired pages before mi_page_fresh
+	pcMallocGeneric // _mi_malloc_generic: maybe process the heap's delayed frees
+	pcMallocToFull  // mi_page_to_full done: go on with the next page
+	pcDfNext        // _mi_heap_delayed_free_partial: next taken block
+	pcDfAfterXchg   // _mi_free_delayed_block: free the block locally
+	pcExitNever     // mi_heap_collect_ex(MI_ABANDON): next page to mark NEVER_DELAYED_FREE
+	pcExitRetired   // mi_heap_collect_ex: collect retired pages, then the page loop
 
 	pcShared uint8 = 64
 )
 
 // Shared phases: exactly one access to a field another thread may touch.
 const (
-	pcFLoad     = pcShared + iota // free: load segment->thread_id
-	pcFUnclaim                    // free: atomic unclaim of the abandoned bit
-	pcFRdBit                      // BUG_C: plain read of the abandoned bit
-	pcFClrBit                     // BUG_C: plain clear of the abandoned bit
-	pcFPush                       // free: CAS-push on page->xthread_free
-	pcRcTID                       // reclaim: store thread_id := t
-	pcRcXchg                      // reclaim: collect a page's xthread_free
-	pcCfXchg                      // check_free: collect a page's xthread_free
-	pcSlotFree                    // mi_segment_os_free: give the slot back
-	pcAbTID                       // abandon: store thread_id := 0
-	pcMark                        // mark abandoned: set the bitmap bit (+count)
-	pcSubproc                     // BUG_SUBPROC: late read of segment->subproc
-	pcAXchg                       // malloc: collect a page's xthread_free
-	pcTrCnt                       // load abandoned_count
-	pcTrMap                       // load the bitmap word
-	pcTrUnclaim                   // cursor: atomic unclaim of one bit
-	pcSlotClaim                   // mi_segment_alloc: claim a free arena slot
-	pcExXchg                      // thread exit: collect a page's xthread_free
-	pcSend                        // scenario hand-off: put
-	pcRecv                        // scenario hand-off: take
+	pcFLoad         = pcShared + iota // free: load segment->thread_id
+	pcFUnclaim                        // free: atomic unclaim of the abandoned bit
+	pcFRdBit                          // BUG_C: plain read of the abandoned bit
+	pcFClrBit                         // BUG_C: plain clear of the abandoned bit
+	pcFPush                           // free: CAS-push on page->xthread_free
+	pcRcTID                           // reclaim: store thread_id := t
+	pcRcXchg                          // reclaim: collect a page's xthread_free
+	pcCfXchg                          // check_free: collect a page's xthread_free
+	pcSlotFree                        // mi_segment_os_free: give the slot back
+	pcAbTID                           // abandon: store thread_id := 0
+	pcMark                            // mark abandoned: set the bitmap bit (+count)
+	pcSubproc                         // BUG_SUBPROC: late read of segment->subproc
+	pcAXchg                           // malloc: collect a page's xthread_free
+	pcTrCnt                           // load abandoned_count
+	pcTrMap                           // load the bitmap word
+	pcTrUnclaim                       // cursor: atomic unclaim of one bit
+	pcSlotClaim                       // mi_segment_alloc: claim a free arena slot
+	pcExXchg                          // thread exit: collect a page's xthread_free
+	pcFCasTF                          // free (full): CAS on page->xthread_free (push or set DELAYED_FREEING)
+	pcFLoadHeap                       // free (full): load page->xheap
+	pcFPushDelayed                    // free (full): push on heap->thread_delayed_free
+	pcFResetDelayed                   // free (full): reset DELAYED_FREEING to NO_DELAYED_FREE
+	pcDfTake                          // owner: take heap->thread_delayed_free
+	pcDfUse                           // owner: _mi_page_try_use_delayed_free(USE_DELAYED_FREE)
+	pcDfXchg                          // owner: collect the page's xthread_free
+	pcDfRepush                        // owner: put a block back on the delayed list
+	pcExNever                         // exit: _mi_page_use_delayed_free(NEVER_DELAYED_FREE)
+	pcRcHeap                          // reclaim (full): mi_page_set_heap (store xheap)
+	pcRcUse                           // reclaim (full): _mi_page_use_delayed_free(USE_DELAYED_FREE, override)
+	pcToFullXchg                      // malloc (full): mi_page_to_full's collect
+	pcSend                            // scenario hand-off: put
+	pcRecv                            // scenario hand-off: take
 )
 
 // Cursor callers (Thread.Mode).
@@ -79,4 +97,6 @@ const (
 	flRight     uint8 = 4  // reclaim found a right page with free blocks
 	flFreed     uint8 = 8  // reclaim freed the segment
 	flForce     uint8 = 16 // _mi_heap_collect_retired(force)
+	flDfAll     uint8 = 32 // _mi_heap_delayed_free_all (repeat until every block is freed)
+	flDfAgain   uint8 = 64 // a delayed block was put back: take the list again
 )

@@ -92,6 +92,10 @@ func (m *Sim) enabled(s *model.State, i int) bool {
 		return s.Mailbox[m.opAt(i, t).B] == 0
 	case pcRecv:
 		return s.Mailbox[m.opAt(i, t).A] != 0
+	case pcExNever: // spins while the page is MI_DELAYED_FREEING
+		return s.Slices[segOf(t.CI)][sliceOf(t.CI)].Delayed != model.DelayedFreeing
+	case pcRcUse:
+		return s.Slices[t.Seg][t.SI].Delayed != model.DelayedFreeing
 	}
 	return true
 }

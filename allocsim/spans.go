@@ -225,10 +225,11 @@ func (r *run) segmentsPageFindAndAllocate(n int, c uint8) uint8 {
 }
 
 // freshDelayedMode is the delayed-free mode of a fresh page: mi_page_init
-// leaves xthread_free zeroed, i.e. MI_USE_DELAYED_FREE (0)... but a page
-// that is not in the full queue takes frees on xthread_free; see
-// free.go. Under the SPIN abstraction the mode is not modelled (always
-// NoDelayedFree).
+// leaves xthread_free zeroed, i.e. MI_USE_DELAYED_FREE. Under the SPIN
+// abstraction the mode is not modelled (a constant NoDelayedFree).
 func (m *Sim) freshDelayedMode() model.DelayedMode {
-	return model.NoDelayedFree
+	if m.spin() {
+		return model.NoDelayedFree
+	}
+	return model.UseDelayedFree
 }

@@ -30,13 +30,13 @@ func (s *State) AppendEncoding(buf []byte, d Dims) []byte {
 		for i := 0; i < d.Slices; i++ {
 			sl := &s.Slices[g][i]
 			buf = append(buf, sl.SliceCount, sl.SliceOffset, sl.BlockSize, sl.Prev, sl.Next,
-				sl.Free, sl.XThreadFree, uint8(sl.Delayed), sl.Used, sl.Live, sl.HeapDelayed,
+				sl.Free, sl.XThreadFree, uint8(sl.Delayed), sl.Used, sl.Live, sl.HeapDelayed, sl.Taken,
 				uint8(sl.Heap), sl.Retire, b2u(sl.InFull))
 		}
 	}
 	for i := 0; i < d.Threads; i++ {
 		t := &s.Threads[i]
-		buf = append(buf, t.Op, t.PC, t.Cont, t.Mode, t.Seg, t.SI, t.CI, t.Flags, t.Tries, t.Word, t.Aux,
+		buf = append(buf, t.Op, t.PC, t.Cont, t.Mode, t.Seg, t.SI, t.CI, t.Flags, t.Tries, t.Word, t.Aux, t.Ret, t.Gen,
 			t.RetiredMin, t.RetiredMax)
 		buf = append(buf, t.Regs[:]...)
 		for b := 0; b < d.Slices-1 && b < MaxBins; b++ {

@@ -14,6 +14,7 @@ const (
 	FaultPageNotEmpty           // a page was cleared while some block was not free (B1)
 	FaultMarkTwice              // an abandoned bit was set twice (was_unmarked)
 	FaultQueueCorrupt           // a queue push found the slice already linked
+	FaultDelayedMode            // a delayed-free mode precondition is broken (delayed-mode-protocol)
 	FaultCount
 )
 
@@ -27,6 +28,7 @@ var faultNames = [...]string{
 	FaultPageNotEmpty: "page-not-empty",
 	FaultMarkTwice:    "mark-twice",
 	FaultQueueCorrupt: "queue-corrupt",
+	FaultDelayedMode:  "delayed-mode",
 }
 
 // String returns the kebab-case name of the fault.

@@ -53,6 +53,7 @@ type Slice struct {
 	Used        uint8       // page->used
 	Live        uint8       // ghost: blocks handed out to the program
 	HeapDelayed uint8       // blocks of this page on its heap's thread_delayed_free list
+	Taken       uint8       // blocks the owner took off its heap's delayed list and is freeing
 	Heap        ThreadID    // page->xheap: the heap (= thread) that owns the page, 0 = NULL
 	Retire      uint8       // page->retire_expire
 	InFull      bool        // page->flags.x.in_full: the page is in the heap's FULL queue
@@ -94,6 +95,8 @@ type Thread struct {
 	Tries uint8 // remaining reclaim tries
 	Word  uint8 // snapshot of the abandoned bitmap word
 	Aux   uint8 // extra register (full-fidelity steps: loaded values)
+	Ret   uint8 // return phase of the delayed-free processing
+	Gen   uint8 // heap->generic_count (v2.3.0+: delayed frees every 100 generic mallocs)
 
 	Regs [MaxRegs]uint8 // block handles held by the program (0 = none)
 

@@ -24,6 +24,39 @@ func (c *Checker) Check(s *model.State) error {
 	if v := c.checkSegments(s, &inq); v != nil {
 		return v
 	}
+	if !c.m.Spin() {
+		if v := c.checkDelayed(s); v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+// checkDelayed: the delayed-free modes (invariants.md: delayed-mode-protocol).
+func (c *Checker) checkDelayed(s *model.State) *Violation {
+	holders := c.m.DelayedFreeingHolders(s)
+	for g := 0; g < c.dims.Segments; g++ {
+		sg := &s.Segs[g]
+		for i := 0; i < c.dims.Slices; i++ {
+			p := &s.Slices[g][i]
+			x := g*model.MaxSlices + i
+			if holders[x] > 1 {
+				return violation("delayed-mode-protocol", "page (segment %d, slice %d) is held MI_DELAYED_FREEING by %d threads", g, i, holders[x])
+			}
+			if !sg.Live || p.BlockSize < model.BlockPage0 {
+				continue
+			}
+			if (p.Delayed == model.DelayedFreeing) != (holders[x] == 1) {
+				return violation("delayed-mode-protocol", "page (segment %d, slice %d) is in mode %d but %d remote frees hold MI_DELAYED_FREEING", g, i, p.Delayed, holders[x])
+			}
+			if sg.ThreadID == 0 && p.Delayed != model.NeverDelayedFree {
+				return violation("delayed-mode-protocol", "page (segment %d, slice %d) of abandoned segment %d is not MI_NEVER_DELAYED_FREE (mode %d)", g, i, g, p.Delayed)
+			}
+			if (p.HeapDelayed != 0 || p.Taken != 0) && p.Heap == 0 {
+				return violation("delayed-mode-protocol", "page (segment %d, slice %d) has blocks on a heap's delayed list but no heap", g, i)
+			}
+		}
+	}
 	return nil
 }
 
@@ -122,17 +155,17 @@ func (c *Checker) checkBlocks(s *model.State) *Violation {
 				}
 				blocks := c.sc.Classes[cls].Blocks
 				all := uint8(1)<<blocks - 1
-				f, tf, lv, df := p.Free, p.XThreadFree, p.Live, p.HeapDelayed
-				if f&tf != 0 || f&lv != 0 || tf&lv != 0 || df&(f|tf|lv) != 0 {
-					return violation("block-conservation", "page (segment %d, slice %d): a block is on two lists (free %04b, xthread_free %04b, live %04b, delayed %04b)", g, i, f, tf, lv, df)
+				f, tf, lv, df, tk := p.Free, p.XThreadFree, p.Live, p.HeapDelayed, p.Taken
+				if f&tf != 0 || f&lv != 0 || tf&lv != 0 || df&(f|tf|lv) != 0 || tk&(f|tf|lv|df) != 0 {
+					return violation("block-conservation", "page (segment %d, slice %d): a block is on two lists (free %04b, xthread_free %04b, live %04b, heap-delayed %04b, taken %04b)", g, i, f, tf, lv, df, tk)
 				}
-				if f|tf|lv|df != all {
-					return violation("block-conservation", "page (segment %d, slice %d): a block is lost (free %04b, xthread_free %04b, live %04b, delayed %04b)", g, i, f, tf, lv, df)
+				if f|tf|lv|df|tk != all {
+					return violation("block-conservation", "page (segment %d, slice %d): a block is lost (free %04b, xthread_free %04b, live %04b, heap-delayed %04b, taken %04b)", g, i, f, tf, lv, df, tk)
 				}
 				if int(p.Used) != int(blocks)-bits.OnesCount8(f) {
 					return violation("block-conservation", "page (segment %d, slice %d): used %d but %d blocks not free", g, i, p.Used, int(blocks)-bits.OnesCount8(f))
 				}
-			} else if p.Free != 0 || p.XThreadFree != 0 || p.Live != 0 || p.Used != 0 || p.HeapDelayed != 0 {
+			} else if p.Free != 0 || p.XThreadFree != 0 || p.Live != 0 || p.Used != 0 || p.HeapDelayed != 0 || p.Taken != 0 {
 				return violation("block-conservation", "segment %d slice %d is not a page but has blocks", g, i)
 			}
 			if p.Live != live[x] {
@@ -274,6 +307,9 @@ func (c *Checker) Final(s *model.State) error {
 		for i := 0; i < c.dims.Slices; i++ {
 			if s.Slices[g][i].Live != 0 {
 				return violation("quiescent-clean", "page (segment %d, slice %d) still has live blocks at the end", g, i)
+			}
+			if p := &s.Slices[g][i]; p.HeapDelayed != 0 || p.Taken != 0 {
+				return violation("quiescent-clean", "page (segment %d, slice %d) has blocks left on a heap's thread_delayed_free list at the end", g, i)
 			}
 		}
 	}
