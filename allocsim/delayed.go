@@ -203,7 +203,7 @@ func (r *run) delayedAfterXchg() {
 		return
 	}
 	p.Taken &^= bit
-	p.Free |= bit
+	r.localFreeBlock(p, bit)
 	p.Used--
 	t.PC = pcDfNext
 	r.afterLocalFree(x, pcDfNext)

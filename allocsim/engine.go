@@ -129,6 +129,8 @@ func (r *run) local() {
 		r.delayedAfterXchg()
 	case pcExitNever:
 		r.exitNever()
+	case pcCursorOSNext:
+		r.osCursorNext()
 	case pcExitRetired:
 		t.CI = 0
 		r.collectRetired(r.op().Kind != OpCollect, pcExitNext)
@@ -172,10 +174,10 @@ func (r *run) shared() string {
 		if r.m.spin() {
 			s.Segs[g].Abandoned-- // full model: at pcRcHeap
 		}
-		r.pageThreadFreeCollect(gidx(g, int(t.SI)))
+		r.pageThreadFreeCollect(gidx(g, int(t.SI)), false)
 		t.PC = pcReclaimPg
 	case pcCfXchg:
-		r.pageThreadFreeCollect(gidx(int(t.Seg), int(t.SI)))
+		r.pageThreadFreeCollect(gidx(int(t.Seg), int(t.SI)), false)
 		t.PC = pcCheckFreePg
 	case pcSlotFree:
 		r.segmentOSFree()
@@ -197,7 +199,7 @@ func (r *run) shared() string {
 		t.Seg = 0
 		t.PC, t.Cont = t.Cont, 0
 	case pcAXchg:
-		r.pageThreadFreeCollect(t.CI)
+		r.pageThreadFreeCollect(t.CI, false)
 		t.PC = pcMallocAfterXchg
 	case pcTrCnt:
 		r.loadAbandonedCount()
@@ -209,7 +211,7 @@ func (r *run) shared() string {
 	case pcSlotClaim:
 		r.segmentAlloc()
 	case pcExXchg:
-		r.pageThreadFreeCollect(t.CI)
+		r.pageThreadFreeCollect(t.CI, r.op().Kind != OpCollect) // force = collect >= MI_FORCE
 		t.PC = pcExitPg
 	case pcFCasTF:
 		r.freeCasThreadFree()
@@ -225,7 +227,7 @@ func (r *run) shared() string {
 		r.delayedUse()
 	case pcDfXchg:
 		x, _ := decode(t.Aux)
-		r.pageThreadFreeCollect(x)
+		r.pageThreadFreeCollect(x, false)
 		t.PC = pcDfAfterXchg
 	case pcDfRepush:
 		r.delayedRepush()
@@ -248,8 +250,27 @@ func (r *run) shared() string {
 		t.PC = pcRcXchg
 	case pcToFullXchg:
 		// mi_page_to_full: collect right away
-		r.pageThreadFreeCollect(t.CI)
+		r.pageThreadFreeCollect(t.CI, false)
 		t.PC = pcMallocToFull
+	case pcOsLockMark:
+		r.osLockMark()
+	case pcOsUnlockMark:
+		r.osUnlockMark()
+	case pcOsTryLockFree:
+		r.osTryLockFree()
+	case pcOsUnlockFree:
+		r.osUnlockFree()
+	case pcOsCasTID:
+		r.osCasThreadID()
+	case pcOsVisitLock:
+		r.osVisitLock()
+	case pcOsLockPop:
+		r.osLockPop()
+	case pcOsUnlockPop:
+		r.osUnlockPop()
+	case pcOsVisitUnlock:
+		s.OSVisitLocked = 0
+		t.PC = pcCursorEnd
 	case pcSend:
 		op := r.op()
 		h := t.Regs[op.A]
@@ -295,8 +316,7 @@ func (r *run) mallocFind() {
 		}
 		for i := 0; i < r.m.nsl; i++ {
 			p := r.slice(g, i)
-			if p.BlockSize == model.BlockPage0+op.A && p.Free != 0 && !p.InFull {
-				p.Retire = 0 // mi_find_free_page: picked for allocation
+			if p.BlockSize == model.BlockPage0+op.A && p.Free != 0 && !p.InFull { // the fast path: page->free non-empty (retire_expire untouched)
 				r.popBlock(gidx(g, i), op.B)
 				r.finishOp()
 				return
@@ -419,6 +439,9 @@ func (r *run) loadAbandonedCount() {
 		t.Tries = uint8(tries)
 	}
 	t.CI = 0
+	if r.m.osList() {
+		t.Word = r.osListLen() // the cursor's snapshot of abandoned_os_list_count
+	}
 	if r.m.cfg.Source == V217 {
 		// v2.1.7: arena.c: _mi_arena_segment_clear_abandoned_next resumes at
 		// the stored bit + 1 even on the first call, so bit 0 of the first
@@ -438,6 +461,10 @@ func (r *run) cursorIter() {
 			return
 		}
 		t.Tries--
+	}
+	if r.m.osList() {
+		t.PC = pcCursorOSNext
+		return
 	}
 	t.PC = pcTrMap
 }
@@ -460,6 +487,10 @@ func (r *run) cursorScan() {
 
 func (r *run) cursorEnd() {
 	t := r.t
+	if r.s.OSVisitLocked == uint8(r.tid) { // _mi_arena_field_cursor_done
+		t.PC = pcOsVisitUnlock
+		return
+	}
 	if t.Mode == modeTryReclaim {
 		t.Mode, t.CI, t.Tries, t.Word, t.Flags, t.Seg = 0, 0, 0, 0, 0, 0
 		t.PC = pcSlotClaim
@@ -758,6 +789,10 @@ func (r *run) arenaSegmentMarkAbandoned() {
 	if !sg.Live || sg.ThreadID != 0 || sg.Abandoned != sg.Used {
 		r.fault(model.FaultNotHolder, g, 0)
 	}
+	if sg.OS {
+		r.markAbandonedOS()
+		return
+	}
 	if s.AbandonedMap&(1<<g) != 0 {
 		r.fault(model.FaultMarkTwice, g, 0)
 	}
@@ -870,8 +905,16 @@ func (r *run) freeLoadThreadID() {
 	switch {
 	case owner == r.tid:
 		t.PC = pcFreeLocal
-	case owner == model.NoThread && r.m.sc.ReclaimOnFree && !r.reclaimCountTooHigh():
+	case owner == model.NoThread && r.m.sc.ReclaimOnFree && !r.reclaimCountTooHigh(sg.OS):
 		t.Seg = uint8(g)
+		if sg.OS {
+			if r.m.cfg.Source == V217 {
+				t.PC = pcOsCasTID
+			} else {
+				t.PC = pcOsTryLockFree
+			}
+			return
+		}
 		if r.m.cfg.Mutant == MutBugC {
 			t.PC = pcFRdBit
 		} else {
@@ -889,7 +932,11 @@ func (r *run) freeLoadThreadID() {
 // reclaimCountTooHigh is _mi_segment_attempt_reclaim's heuristic: do not
 // reclaim on free when reclaim_count*2 > count for this thread's tld
 // (count = segments it owns, reclaim_count = those it reclaimed).
-func (r *run) reclaimCountTooHigh() bool {
+// From v2.3.0 on the rule applies to arena segments only.
+func (r *run) reclaimCountTooHigh(os bool) bool {
+	if os && r.m.cfg.Source != V217 {
+		return false
+	}
 	cnt, rc := 0, 0
 	for g := 0; g < r.m.ns; g++ {
 		if r.ownedBy(g) {
@@ -970,7 +1017,7 @@ func (r *run) freeBlockLocal() {
 		return
 	}
 	p.Live &^= bit
-	p.Free |= bit
+	r.localFreeBlock(p, bit)
 	p.Used--
 	t.Regs[reg] = 0
 	t.PC = pcFinish

@@ -245,7 +245,7 @@ func TestRetireFull(t *testing.T) {
 	if !s.Segs[0].Live || s.Segs[0].Used != 1 {
 		t.Fatalf("segment 0 = %+v, want it kept with its retired page", s.Segs[0])
 	}
-	if p.BlockSize != model.BlockPage0 || p.Used != 0 || p.Free != 0b11 || p.Live != 0 || p.Retire != 16 {
+	if p.BlockSize != model.BlockPage0 || p.Used != 0 || p.Free|p.LocalFree != 0b11 || p.Live != 0 || p.Retire != 16 {
 		t.Fatalf("page S after free = %+v, want kept, all free, retire_expire 16", p)
 	}
 	if th.RetiredMin != 0 || th.RetiredMax != 1 {
@@ -313,14 +313,14 @@ func TestRetireSpinFreesAtOnce(t *testing.T) {
 //
 // In v2.4.1 a retired page is taken out of retirement only by
 // mi_find_free_page / mi_page_queue_find_free_ex (page.c), which set
-// retire_expire = 0 when they pick the page; the fast path
-// (alloc.c: _mi_page_malloc_zero, popping page->free) leaves it alone, and
+// retire_expire = 0 when they pick the page; the fast path (alloc.c:
+// _mi_page_malloc_zero, popping page->free) leaves it alone, and
 // _mi_heap_collect_retired resets it only when the page is in use at the
-// collect. The model merges page->free and page->local_free and resets
-// Retire on every allocation from a page (allocsim mallocFind), so along a
-// real schedule the second retire always finds Retire == 0: patch B makes
-// no difference there. The second part injects the state the C fast path
-// can reach (in use, retire_expire 15 left over) to check the patch itself.
+// collect. Schedule: a = malloc(S) takes block 0 from page->free; free a puts
+// it on local_free and retires the page (16); b = malloc(M) misses, so
+// collect_retired counts it down (15); c = malloc(S) takes block 1 from
+// page->free by the fast path (15 stays); free c retires the page again:
+// v2.4.1 resets it to 16, patch B keeps 15.
 func TestPatchBRetireAgain(t *testing.T) {
 	prog := "a = malloc(S); free a; send _ -> m0; b = malloc(M); send _ -> m1; c = malloc(S); send _ -> m2; free c; send _ -> m3"
 	for _, pb := range []allocsim.Patches{0, allocsim.PatchB} {
@@ -335,32 +335,21 @@ func TestPatchBRetireAgain(t *testing.T) {
 			if got := s.Slices[0][1].Retire; got != 15 {
 				t.Fatalf("after collect_retired: retire_expire %d, want 15", got)
 			}
-			r.runToOp(0, 6) // c = malloc(S) picks the retired page
+			r.runToOp(0, 6) // c = malloc(S): fast path on the retired page
 			// registers: a _ b c
-			if got := s.Threads[0].Regs[3]; got != handle(0, 1, 0) {
-				t.Fatalf("c = %d, want block 0 of the retired page (%d)", got, handle(0, 1, 0))
+			if got := s.Threads[0].Regs[3]; got != handle(0, 1, 1) {
+				t.Fatalf("c = %d, want block 1 of the retired page (%d), taken from page->free", got, handle(0, 1, 1))
 			}
-			if got := s.Slices[0][1].Retire; got != 0 {
-				t.Errorf("retire_expire after the page was picked = %d, want 0 (mi_find_free_page)", got)
+			if got := s.Slices[0][1].Retire; got != 15 {
+				t.Errorf("retire_expire after the fast path = %d, want 15 (untouched)", got)
 			}
-			// Inject what the C fast path leaves behind: the page is in use
-			// but still carries retire_expire 15.
-			injected := r.s
-			injected.Slices[0][1].Retire = 15
-
 			r.runToOp(0, 8) // free c: retired again
-			if got := s.Slices[0][1].Retire; got != 16 {
-				t.Errorf("second retire along the schedule: retire_expire %d, want 16 (it was 0)", got)
-			}
-
-			r.s = injected
-			r.runToOp(0, 8)
 			want := uint8(16)
 			if pb.Has(allocsim.PatchB) {
 				want = 15 // patch B: kept, not reset
 			}
 			if got := s.Slices[0][1].Retire; got != want {
-				t.Errorf("second retire with retire_expire 15 left over: got %d, want %d", got, want)
+				t.Errorf("second retire: retire_expire %d, want %d", got, want)
 			}
 		})
 	}
@@ -461,7 +450,7 @@ func TestReclaimOnFree(t *testing.T) {
 				t.Errorf("T2 bin 3 = %+v, want the free span at slice 2", q)
 			}
 			p := s.Slices[0][1]
-			if p.Heap != tid || p.Live != 0b10 || p.Free != 0b01 || p.Used != 1 || p.XThreadFree != 0 {
+			if p.Heap != tid || p.Live != 0b10 || p.Free|p.LocalFree != 0b01 || p.Used != 1 || p.XThreadFree != 0 {
 				t.Errorf("page = %+v, want in T2's heap, block a freed locally (on free, not xthread_free)", p)
 			}
 			for _, l := range []string{"free.unclaim-abandoned", "reclaim.store-thread-id"} {

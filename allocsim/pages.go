@@ -8,8 +8,9 @@ import (
 
 // pageThreadFreeCollect moves page x's xthread_free list to its free list;
 // the exchange with NULL is the step's shared access.
-// v2.4.1: page.c: _mi_page_thread_free_collect (atomic exchange, acq_rel).
-func (r *run) pageThreadFreeCollect(x uint8) {
+// v2.4.1: page.c: _mi_page_free_collect(page, force) -> _mi_page_thread_free_collect
+// (CAS loop, acq_rel).
+func (r *run) pageThreadFreeCollect(x uint8, force bool) {
 	g := segOf(x)
 	if !r.s.Segs[g].Live {
 		r.fault(model.FaultUseAfterFree, g, sliceOf(x))
@@ -19,11 +20,32 @@ func (r *run) pageThreadFreeCollect(x uint8) {
 	p := r.sl(x)
 	v := p.XThreadFree
 	p.XThreadFree = 0
-	if v&p.Free != 0 || v&p.Live != 0 {
+	if v&(p.Free|p.LocalFree) != 0 || v&p.Live != 0 {
 		r.fault(model.FaultDoubleFree, g, sliceOf(x))
 	}
-	p.Free |= v
 	p.Used -= uint8(bits.OnesCount8(v))
+	if r.m.spin() {
+		p.Free |= v
+		return
+	}
+	// the thread-free list is prepended to local_free; local_free becomes the
+	// free list when that is empty (or appended when forced).
+	p.LocalFree |= v
+	if p.LocalFree != 0 && (p.Free == 0 || force) {
+		p.Free |= p.LocalFree
+		p.LocalFree = 0
+	}
+}
+
+// localFreeBlock puts a block freed by the owner on page->local_free
+// (free.c: mi_free_block_local); under --abstraction spin free and
+// local_free are one set.
+func (r *run) localFreeBlock(p *model.Slice, bit uint8) {
+	if r.m.spin() {
+		p.Free |= bit
+	} else {
+		p.LocalFree |= bit
+	}
 }
 
 // popBlock takes the lowest free block of page x into register reg.
@@ -59,7 +81,7 @@ func (r *run) segmentPageClear(g, i int) int {
 	p := r.slice(g, i)
 	c := p.BlockSize - model.BlockPage0
 	all := uint8(1)<<r.m.sc.Classes[c].Blocks - 1
-	if p.Used != 0 || p.Live != 0 || p.XThreadFree != 0 || p.Free != all || p.HeapDelayed != 0 || p.Taken != 0 {
+	if p.Used != 0 || p.Live != 0 || p.XThreadFree != 0 || p.Free|p.LocalFree != all || p.HeapDelayed != 0 || p.Taken != 0 {
 		r.fault(model.FaultPageNotEmpty, g, i)
 	}
 	if r.s.Segs[g].Used == 0 {
@@ -68,7 +90,7 @@ func (r *run) segmentPageClear(g, i int) int {
 	if p.Delayed == model.DelayedFreeing {
 		r.fault(model.FaultDelayedMode, g, i) // _mi_page_free asserts not DELAYED_FREEING
 	}
-	p.Free, p.XThreadFree, p.Used, p.Live, p.HeapDelayed, p.Taken = 0, 0, 0, 0, 0, 0
+	p.Free, p.LocalFree, p.XThreadFree, p.Used, p.Live, p.HeapDelayed, p.Taken = 0, 0, 0, 0, 0, 0, 0
 	p.Heap, p.Retire, p.InFull, p.Delayed = 0, 0, false, 0
 	p.BlockSize = model.BlockUsed
 	head := r.segmentSpanFreeCoalesce(g, i)

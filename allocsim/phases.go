@@ -44,6 +44,7 @@ const (
 	pcDfAfterXchg   // _mi_free_delayed_block: free the block locally
 	pcExitNever     // mi_heap_collect_ex(MI_ABANDON): next page to mark NEVER_DELAYED_FREE
 	pcExitRetired   // mi_heap_collect_ex: collect retired pages, then the page loop
+	pcCursorOSNext  // cursor over the OS abandoned list: next entry
 
 	pcShared uint8 = 64
 )
@@ -80,6 +81,15 @@ const (
 	pcRcHeap                          // reclaim (full): mi_page_set_heap (store xheap)
 	pcRcUse                           // reclaim (full): _mi_page_use_delayed_free(USE_DELAYED_FREE, override)
 	pcToFullXchg                      // malloc (full): mi_page_to_full's collect
+	pcOsLockMark                      // mark abandoned (OS, v2.3.0+): lock abandoned_os_lock, append at the tail
+	pcOsUnlockMark                    // mark abandoned (OS, v2.3.0+): release abandoned_os_lock
+	pcOsTryLockFree                   // reclaim-on-free (OS, v2.3.0+): try-lock, unlink, thread_id := t
+	pcOsUnlockFree                    // reclaim-on-free (OS, v2.3.0+): release abandoned_os_lock
+	pcOsCasTID                        // reclaim-on-free (OS, v2.1.7): CAS thread_id 0 -> t
+	pcOsVisitLock                     // cursor (OS, v2.3.0+): try-lock abandoned_os_visit_lock
+	pcOsLockPop                       // cursor (OS, v2.3.0+): lock abandoned_os_lock, pop the head
+	pcOsUnlockPop                     // cursor (OS, v2.3.0+): release abandoned_os_lock
+	pcOsVisitUnlock                   // cursor done (OS, v2.3.0+): release abandoned_os_visit_lock
 	pcSend                            // scenario hand-off: put
 	pcRecv                            // scenario hand-off: take
 )
@@ -92,11 +102,12 @@ const (
 
 // Operation flags (Thread.Flags).
 const (
-	flHasRoom   uint8 = 1  // check_free found room
-	flWantRight uint8 = 2  // reclaim was asked for a right page
-	flRight     uint8 = 4  // reclaim found a right page with free blocks
-	flFreed     uint8 = 8  // reclaim freed the segment
-	flForce     uint8 = 16 // _mi_heap_collect_retired(force)
-	flDfAll     uint8 = 32 // _mi_heap_delayed_free_all (repeat until every block is freed)
-	flDfAgain   uint8 = 64 // a delayed block was put back: take the list again
+	flHasRoom   uint8 = 1   // check_free found room
+	flWantRight uint8 = 2   // reclaim was asked for a right page
+	flRight     uint8 = 4   // reclaim found a right page with free blocks
+	flFreed     uint8 = 8   // reclaim freed the segment
+	flForce     uint8 = 16  // _mi_heap_collect_retired(force)
+	flDfAll     uint8 = 32  // _mi_heap_delayed_free_all (repeat until every block is freed)
+	flDfAgain   uint8 = 64  // a delayed block was put back: take the list again
+	flVisitLock uint8 = 128 // the cursor holds abandoned_os_visit_lock
 )

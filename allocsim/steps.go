@@ -67,6 +67,15 @@ var stepInfos = map[uint8]StepInfo{
 	pcRcHeap:        {"reclaim.store-xheap", "page->xheap", "segment.c: mi_segment_reclaim -> mi_page_set_heap", access{mode: ModeRelease}},
 	pcRcUse:         {"reclaim.use-delayed-free", "page->xthread_free", "segment.c: mi_segment_reclaim -> _mi_page_use_delayed_free(override)", access{mode: ModeRelease}},
 	pcToFullXchg:    {"malloc.to-full-collect", "page->xthread_free", "page.c: mi_page_to_full -> _mi_page_free_collect", access{mode: ModeAcqRel}},
+	pcOsLockMark:    {"abandon.os-lock-append", "subproc->abandoned_os_lock, abandoned_os_list, abandoned_count", "arena-abandon.c: mi_arena_segment_os_mark_abandoned", access{mode: ModeLock}},
+	pcOsUnlockMark:  {"abandon.os-unlock", "subproc->abandoned_os_lock", "arena-abandon.c: mi_arena_segment_os_mark_abandoned", access{mode: ModeLock}},
+	pcOsTryLockFree: {"free.os-trylock-unlink", "subproc->abandoned_os_lock, abandoned_os_list, segment->thread_id", "arena-abandon.c: mi_arena_segment_os_clear_abandoned(take_lock)", access{mode: ModeLock}},
+	pcOsUnlockFree:  {"free.os-unlock", "subproc->abandoned_os_lock", "arena-abandon.c: mi_arena_segment_os_clear_abandoned(take_lock)", access{mode: ModeLock}},
+	pcOsCasTID:      {"free.cas-thread-id", "segment->thread_id, abandoned_count", "v2.1.7 arena.c: _mi_arena_segment_clear_abandoned (OS segment)", access{mode: ModeAcqRel}},
+	pcOsVisitLock:   {"cursor.os-visit-trylock", "subproc->abandoned_os_visit_lock", "arena-abandon.c: mi_arena_segment_clear_abandoned_next_list", access{mode: ModeLock}},
+	pcOsLockPop:     {"cursor.os-lock-pop", "subproc->abandoned_os_lock, abandoned_os_list, abandoned_count", "arena-abandon.c: mi_arena_segment_clear_abandoned_next_list", access{mode: ModeLock}},
+	pcOsUnlockPop:   {"cursor.os-unlock", "subproc->abandoned_os_lock", "arena-abandon.c: mi_arena_segment_clear_abandoned_next_list", access{mode: ModeLock}},
+	pcOsVisitUnlock: {"cursor.os-visit-unlock", "subproc->abandoned_os_visit_lock", "arena-abandon.c: _mi_arena_field_cursor_done", access{mode: ModeLock}},
 	pcSend:          {"handoff.send", "mailbox", "scenario device (release)", access{mode: ModeRelease}},
 	pcRecv:          {"handoff.recv", "mailbox", "scenario device (acquire)", access{mode: ModeAcquire}},
 }
@@ -126,4 +135,13 @@ func StepLabels() []string {
 		m[si.Label] = true
 	}
 	return sortedKeys(m)
+}
+
+func init() {
+	// every shared phase has a step description
+	for pc := pcShared; pc < pcShared+64; pc++ {
+		if _, ok := stepInfos[pc]; !ok && pc <= pcRecv {
+			panic("mimcheck internal bug: shared phase without a step description")
+		}
+	}
 }

@@ -30,7 +30,7 @@ func (s *State) AppendEncoding(buf []byte, d Dims) []byte {
 		for i := 0; i < d.Slices; i++ {
 			sl := &s.Slices[g][i]
 			buf = append(buf, sl.SliceCount, sl.SliceOffset, sl.BlockSize, sl.Prev, sl.Next,
-				sl.Free, sl.XThreadFree, uint8(sl.Delayed), sl.Used, sl.Live, sl.HeapDelayed, sl.Taken,
+				sl.Free, sl.LocalFree, sl.XThreadFree, uint8(sl.Delayed), sl.Used, sl.Live, sl.HeapDelayed, sl.Taken,
 				uint8(sl.Heap), sl.Retire, b2u(sl.InFull))
 		}
 	}
@@ -43,7 +43,8 @@ func (s *State) AppendEncoding(buf []byte, d Dims) []byte {
 			buf = append(buf, t.Spans[b].First, t.Spans[b].Last)
 		}
 	}
-	buf = append(buf, s.AbandonedMap, s.AbandonedCount, s.OSListLocked)
+	buf = append(buf, s.AbandonedMap, s.AbandonedCount, s.OSListLocked, s.OSVisitLocked)
+	buf = append(buf, s.OSList[:d.Segments]...)
 	buf = append(buf, s.Mailbox[:d.Mailboxes]...)
 	buf = append(buf, s.Fault.Code, s.Fault.Thread, s.Fault.Seg, s.Fault.Slice)
 	return buf

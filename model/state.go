@@ -47,7 +47,8 @@ type Slice struct {
 	Prev        uint8 // span-queue prev: global slice index + 1, 0 = NULL
 	Next        uint8 // span-queue next: global slice index + 1, 0 = NULL
 
-	Free        uint8       // page->free ∪ page->local_free, as a block bit set
+	Free        uint8       // page->free, as a block bit set (∪ local_free under --abstraction spin)
+	LocalFree   uint8       // page->local_free (full model)
 	XThreadFree uint8       // page->xthread_free block list, as a bit set
 	Delayed     DelayedMode // delayed-free mode bits of page->xthread_free
 	Used        uint8       // page->used
@@ -125,7 +126,12 @@ type State struct {
 
 	AbandonedMap   uint8 // arena->blocks_abandoned, bit s = slot s
 	AbandonedCount uint8 // subproc->abandoned_count (wraps below 0 like size_t)
-	OSListLocked   uint8 // subproc->abandoned_os_lock holder (thread index + 1), 0 = free
+	OSListLocked   uint8 // subproc->abandoned_os_lock holder (ThreadID), 0 = free
+	OSVisitLocked  uint8 // subproc->abandoned_os_visit_lock holder (ThreadID), 0 = free
+	// OSList is subproc->abandoned_os_list in order (segment index + 1,
+	// 0 = end): push at the tail, pop at the head. Its length is
+	// abandoned_os_list_count.
+	OSList [MaxSegments]uint8
 
 	Mailbox [MaxMailboxes]uint8 // scenario hand-off buffers: a block handle, 0 = empty
 	Fault   Fault

@@ -29,6 +29,11 @@ func (c *Checker) Check(s *model.State) error {
 			return v
 		}
 	}
+	if c.m.KeepsOSList() {
+		if v := c.checkOSList(s); v != nil {
+			return v
+		}
+	}
 	return nil
 }
 
@@ -155,7 +160,10 @@ func (c *Checker) checkBlocks(s *model.State) *Violation {
 				}
 				blocks := c.sc.Classes[cls].Blocks
 				all := uint8(1)<<blocks - 1
-				f, tf, lv, df, tk := p.Free, p.XThreadFree, p.Live, p.HeapDelayed, p.Taken
+				f, tf, lv, df, tk := p.Free|p.LocalFree, p.XThreadFree, p.Live, p.HeapDelayed, p.Taken
+				if p.Free&p.LocalFree != 0 {
+					return violation("block-conservation", "page (segment %d, slice %d): a block is on free and local_free", g, i)
+				}
 				if f&tf != 0 || f&lv != 0 || tf&lv != 0 || df&(f|tf|lv) != 0 || tk&(f|tf|lv|df) != 0 {
 					return violation("block-conservation", "page (segment %d, slice %d): a block is on two lists (free %04b, xthread_free %04b, live %04b, heap-delayed %04b, taken %04b)", g, i, f, tf, lv, df, tk)
 				}
@@ -165,7 +173,7 @@ func (c *Checker) checkBlocks(s *model.State) *Violation {
 				if int(p.Used) != int(blocks)-bits.OnesCount8(f) {
 					return violation("block-conservation", "page (segment %d, slice %d): used %d but %d blocks not free", g, i, p.Used, int(blocks)-bits.OnesCount8(f))
 				}
-			} else if p.Free != 0 || p.XThreadFree != 0 || p.Live != 0 || p.Used != 0 || p.HeapDelayed != 0 || p.Taken != 0 {
+			} else if p.Free != 0 || p.LocalFree != 0 || p.XThreadFree != 0 || p.Live != 0 || p.Used != 0 || p.HeapDelayed != 0 || p.Taken != 0 {
 				return violation("block-conservation", "segment %d slice %d is not a page but has blocks", g, i)
 			}
 			if p.Live != live[x] {
@@ -201,11 +209,41 @@ func (c *Checker) checkSegments(s *model.State, inq *[model.MaxSegments * model.
 		if sg.ThreadID != 0 && sg.Holder != sg.ThreadID {
 			return violation("segment-single-owner", "segment %d is owned by thread_id %d but held by T%d", g, sg.ThreadID, sg.Holder)
 		}
+		if sg.OSListed && !sg.OS {
+			return violation("segment-single-owner", "arena segment %d is marked as on the OS abandoned list", g)
+		}
 		if sg.Busy {
 			continue
 		}
 		if v := c.checkTiling(s, g, inq); v != nil {
 			return v
+		}
+	}
+	return nil
+}
+
+// checkOSList: the OS abandoned list holds exactly the listed segments,
+// each once (segment-single-owner: one abandoned container).
+func (c *Checker) checkOSList(s *model.State) *Violation {
+	var seen [model.MaxSegments]bool
+	for k, e := range s.OSList {
+		if e == 0 {
+			for _, rest := range s.OSList[k:] {
+				if rest != 0 {
+					return violation("segment-single-owner", "the OS abandoned list has a hole at %d", k)
+				}
+			}
+			break
+		}
+		g := int(e - 1)
+		if g >= c.dims.Segments || seen[g] || !s.Segs[g].Live || !s.Segs[g].OSListed {
+			return violation("segment-single-owner", "the OS abandoned list entry %d (segment %d) is not a listed live segment, or is listed twice", k, g)
+		}
+		seen[g] = true
+	}
+	for g := 0; g < c.dims.Segments; g++ {
+		if s.Segs[g].OSListed && !seen[g] {
+			return violation("segment-single-owner", "segment %d is marked abandoned on the OS list but is not on it", g)
 		}
 	}
 	return nil
@@ -324,7 +362,7 @@ func (c *Checker) Final(s *model.State) error {
 	for g := 0; g < c.dims.Segments; g++ {
 		sg := &s.Segs[g]
 		bit := s.AbandonedMap&(1<<g) != 0
-		if bit {
+		if bit || (sg.Live && sg.OSListed) {
 			published++
 		}
 		if sg.Live && (sg.ThreadID != 0 || !(bit || sg.OSListed) || sg.Holder != 0 || sg.Busy) {
@@ -332,7 +370,7 @@ func (c *Checker) Final(s *model.State) error {
 		}
 	}
 	if int(s.AbandonedCount) != published {
-		return violation("quiescent-clean", "abandoned_count %d but %d abandoned bits set", s.AbandonedCount, published)
+		return violation("quiescent-clean", "abandoned_count %d but %d segments published as abandoned", s.AbandonedCount, published)
 	}
 	return nil
 }

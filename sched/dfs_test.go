@@ -59,7 +59,7 @@ func TestExhaustiveGrid(t *testing.T) {
 // TestExhaustiveGridLarger checks the (n+1)^k closed form of the grid for a
 // few sizes, and the transition count k*n*(n+1)^(k-1).
 func TestExhaustiveGridLarger(t *testing.T) {
-	for _, g := range []grid{{1, 5}, {2, 5}, {3, 4}, {4, 3}} {
+	for _, g := range []grid{{1, 5}, {2, 5}, {3, 4}, {4, 3}, {3, 14}} {
 		states, trans := int64(1), int64(g.Threads*g.Steps)
 		for k := 0; k < g.Threads; k++ {
 			states *= int64(g.Steps + 1)
@@ -297,18 +297,25 @@ func TestCancelled(t *testing.T) {
 func TestExactMatchesHashed(t *testing.T) {
 	type run func(opt sched.Options, lim sched.Limits) sched.Result
 	ctx := context.Background()
-	systems := map[string]run{
-		"grid": func(o sched.Options, l sched.Limits) sched.Result {
+	systems := []struct {
+		name string
+		f    run
+	}{
+		{"grid", func(o sched.Options, l sched.Limits) sched.Result {
 			return sched.Exhaustive[gridState](ctx, grid{Threads: 3, Steps: 3}, l, o)
-		},
-		"lost-update": func(o sched.Options, l sched.Limits) sched.Result {
+		}},
+		{"grid-big", func(o sched.Options, l sched.Limits) sched.Result { // several table doublings
+			return sched.Exhaustive[gridState](ctx, grid{Threads: 3, Steps: 14}, l, o)
+		}},
+		{"lost-update", func(o sched.Options, l sched.Limits) sched.Result {
 			return sched.Exhaustive[counterState](ctx, lostUpdate{}, l, o)
-		},
-		"broken-lock": func(o sched.Options, l sched.Limits) sched.Result {
+		}},
+		{"broken-lock", func(o sched.Options, l sched.Limits) sched.Result {
 			return sched.Exhaustive[lockState](ctx, brokenLock{}, l, o)
-		},
+		}},
 	}
-	for name, f := range systems {
+	for _, sys := range systems {
+		name, f := sys.name, sys.f
 		for _, k := range []int{-1, 0, 1, 2} {
 			lim := sched.Limits{MaxPreemptions: k}
 			h, e := f(sched.Options{}, lim), f(sched.Options{Exact: true}, lim)
@@ -350,9 +357,12 @@ func TestExhaustiveDeterministic(t *testing.T) {
 // TestVerdictString pins the kebab-case names, and the zero Verdict is not
 // "ok".
 func TestVerdictString(t *testing.T) {
-	for v, want := range map[sched.Verdict]string{sched.OK: "ok", sched.Violation: "violation", sched.Partial: "partial", 0: "verdict(0)"} {
-		if got := v.String(); got != want {
-			t.Errorf("%d: %q, want %q", v, got, want)
+	for _, c := range []struct {
+		v    sched.Verdict
+		want string
+	}{{sched.OK, "ok"}, {sched.Violation, "violation"}, {sched.Partial, "partial"}, {0, "verdict(0)"}} {
+		if got := c.v.String(); got != c.want {
+			t.Errorf("%d: %q, want %q", c.v, got, c.want)
 		}
 	}
 }

@@ -128,3 +128,34 @@ func TestHash128TwoBitFlips(t *testing.T) {
 		}
 	}
 }
+
+// TestHashSet: the open-addressing table keeps every key across several
+// doublings, including the all-zero key (which marks empty slots inside)
+// and keys that share their home slot.
+func TestHashSet(t *testing.T) {
+	h := sched.NewHashSet()
+	const n = 20_000
+	key := func(i int) [2]uint64 {
+		if i%1000 == 0 {
+			// Same first word (same home slot), different second word.
+			return [2]uint64{42, uint64(i)}
+		}
+		return sched.Hash128(binary.LittleEndian.AppendUint64(nil, uint64(i)))
+	}
+	if !h.Add([2]uint64{}) || h.Add([2]uint64{}) || !h.Has([2]uint64{}) {
+		t.Fatal("zero key")
+	}
+	for i := 0; i < n; i++ {
+		if !h.Add(key(i)) {
+			t.Fatalf("key %d reported as present", i)
+		}
+	}
+	for i := 0; i < n; i++ {
+		if h.Add(key(i)) || !h.Has(key(i)) {
+			t.Fatalf("key %d lost", i)
+		}
+	}
+	if h.Len() != n+1 || h.Has([2]uint64{42, 1}) || h.Has([2]uint64{1, 0}) {
+		t.Fatalf("len %d, or absent keys found", h.Len())
+	}
+}

@@ -37,7 +37,7 @@ func RandomWalk[S comparable](ctx context.Context, sys System[S], lim Limits, se
 		res.finish(hit, lim, runs)
 		return res
 	}
-	seen.add(&init, 0, -1)
+	seen.add(&init, 0, -1, seen.key(&init, 0, -1))
 
 	rng := newWalkRand()
 	en := make([]int, 0, 16)
@@ -110,13 +110,14 @@ walk:
 				res.Violation = found(err, false)
 				break walk
 			}
+			k := seen.key(&s, 0, -1)
 			if lim.MaxStates > 0 && seen.size() >= lim.MaxStates {
-				if !seen.has(&s, 0, -1) {
+				if !seen.has(&s, 0, -1, k) {
 					hit |= hitStates
 					break walk
 				}
 			} else {
-				seen.add(&s, 0, -1)
+				seen.add(&s, 0, -1, k)
 			}
 		}
 		if run == runs-1 {

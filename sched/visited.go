@@ -7,11 +7,24 @@ import "encoding/binary"
 // of preemptions used to reach it and the thread that made the last step
 // (both influence which successors the bound allows, so merging states that
 // differ in them would be unsound).
+//
+// Lookups are split in two so that a search can overlap the cache misses of
+// several lookups: key computes a state's hash (the zero key for exact
+// sets, which need none), warm starts loading the table slot of a key, and
+// add and has take the state together with its precomputed key.
 type visited[S comparable] interface {
-	// add stores the key of (s, pre, last) and reports whether it was new.
-	add(s *S, pre, last int) bool
-	// has reports whether the key of (s, pre, last) is stored.
-	has(s *S, pre, last int) bool
+	// key returns the hashed key of (s, pre, last); exact sets return the
+	// zero key.
+	key(s *S, pre, last int) [2]uint64
+	// warm touches the table slot of k so that a later add or has finds it
+	// in cache; a no-op for exact sets.
+	warm(k [2]uint64)
+	// add stores the key of (s, pre, last), whose key(...) is k, and
+	// reports whether it was new.
+	add(s *S, pre, last int, k [2]uint64) bool
+	// has reports whether the key of (s, pre, last), whose key(...) is k,
+	// is stored.
+	has(s *S, pre, last int, k [2]uint64) bool
 	// size returns the number of keys stored.
 	size() int
 }
@@ -35,13 +48,16 @@ type exactSet[S comparable] struct {
 	m map[S]struct{}
 }
 
-func (v *exactSet[S]) add(s *S, _, _ int) bool {
+func (v *exactSet[S]) key(*S, int, int) [2]uint64 { return [2]uint64{} }
+func (v *exactSet[S]) warm([2]uint64)             {}
+
+func (v *exactSet[S]) add(s *S, _, _ int, _ [2]uint64) bool {
 	n := len(v.m)
 	v.m[*s] = struct{}{}
 	return len(v.m) != n
 }
 
-func (v *exactSet[S]) has(s *S, _, _ int) bool {
+func (v *exactSet[S]) has(s *S, _, _ int, _ [2]uint64) bool {
 	_, ok := v.m[*s]
 	return ok
 }
@@ -60,13 +76,16 @@ type exactBoundedSet[S comparable] struct {
 	m map[boundedKey[S]]struct{}
 }
 
-func (v *exactBoundedSet[S]) add(s *S, pre, last int) bool {
+func (v *exactBoundedSet[S]) key(*S, int, int) [2]uint64 { return [2]uint64{} }
+func (v *exactBoundedSet[S]) warm([2]uint64)             {}
+
+func (v *exactBoundedSet[S]) add(s *S, pre, last int, _ [2]uint64) bool {
 	n := len(v.m)
 	v.m[boundedKey[S]{*s, int32(pre), int32(last)}] = struct{}{}
 	return len(v.m) != n
 }
 
-func (v *exactBoundedSet[S]) has(s *S, pre, last int) bool {
+func (v *exactBoundedSet[S]) has(s *S, pre, last int, _ [2]uint64) bool {
 	_, ok := v.m[boundedKey[S]{*s, int32(pre), int32(last)}]
 	return ok
 }
@@ -93,13 +112,11 @@ func (v *hashedSet[S]) key(s *S, pre, last int) [2]uint64 {
 	return Hash128(v.buf)
 }
 
-func (v *hashedSet[S]) add(s *S, pre, last int) bool {
-	return v.t.add(v.key(s, pre, last))
-}
+func (v *hashedSet[S]) warm(k [2]uint64) { v.t.warm(k) }
 
-func (v *hashedSet[S]) has(s *S, pre, last int) bool {
-	return v.t.has(v.key(s, pre, last))
-}
+func (v *hashedSet[S]) add(_ *S, _, _ int, k [2]uint64) bool { return v.t.add(k) }
+
+func (v *hashedSet[S]) has(_ *S, _, _ int, k [2]uint64) bool { return v.t.has(k) }
 
 func (v *hashedSet[S]) size() int { return v.t.n }
 
@@ -112,6 +129,7 @@ type hashTable struct {
 	slots [][2]uint64 // len is a power of two
 	n     int         // keys stored, including the zero key
 	zero  bool        // whether the zero key is stored
+	sink  uint64      // absorbs the loads of warm
 }
 
 // hashTableMinSlots is the initial number of slots.
@@ -146,6 +164,13 @@ func (t *hashTable) add(k [2]uint64) bool {
 			return true
 		}
 	}
+}
+
+// warm loads the home slot of k. A search calls it for a batch of keys
+// before looking them up, so that their cache misses (the dominant cost of
+// a large table) overlap instead of happening one after another.
+func (t *hashTable) warm(k [2]uint64) {
+	t.sink += t.slots[k[0]&uint64(len(t.slots)-1)][0]
 }
 
 // has reports whether k is stored.
