@@ -336,6 +336,10 @@ func (r *run) mallocFind() {
 // -> _mi_page_free_collect.
 func (r *run) mallocNextPage() {
 	op := r.op()
+	if r.m.sc.Classes[op.A].Huge { // mi_large_huge_page_alloc: always a fresh huge segment
+		r.t.PC = pcSlotClaim
+		return
+	}
 	for x := int(r.t.CI); x < r.m.ns*model.MaxSlices; x++ {
 		g, i := x/model.MaxSlices, x%model.MaxSlices
 		if i >= r.m.nsl || !r.ownedBy(g) {
@@ -396,6 +400,15 @@ func (r *run) segmentAlloc() {
 		sg := &r.s.Segs[g]
 		*sg = model.Segment{ThreadID: r.tid, Live: true, SubprocValid: true, Holder: r.tid, OS: r.m.sc.OSMemory}
 		*r.slice(g, 0) = model.Slice{SliceCount: 1, BlockSize: model.BlockUsed}
+		if c := r.m.sc.Classes[op.A]; c.Huge {
+			// segment.c: mi_segment_huge_page_alloc -> mi_segment_alloc(huge_page):
+			// kind MI_SEGMENT_HUGE, one page over the data slices
+			sg.Huge = true
+			r.segmentSpanAllocate(g, 1, r.m.nsl-1, op.A)
+			r.popBlock(gidx(g, 1), op.B)
+			r.finishOp()
+			return
+		}
 		r.segmentSpanFree(g, 1, r.m.nsl-1)
 		r.t.PC = pcMallocFresh
 		return
@@ -718,7 +731,7 @@ func (r *run) segmentFree() {
 	}
 	r.s.Segs[g].Busy = true
 	for i := 0; i < r.m.nsl; {
-		if r.slice(g, i).BlockSize == model.BlockFree {
+		if r.slice(g, i).BlockSize == model.BlockFree && !r.s.Segs[g].Huge {
 			r.spanQueueDelete(gidx(g, i))
 		}
 		n := int(r.slice(g, i).SliceCount)

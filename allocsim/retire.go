@@ -47,8 +47,8 @@ func (r *run) pageRetire(x uint8) bool {
 	}
 	p := r.sl(x)
 	c := p.BlockSize - model.BlockPage0
-	if p.InFull {
-		return false // the full queue is special: free at once
+	if p.InFull || r.s.Segs[segOf(x)].Huge {
+		return false // the full and huge queues are special: free at once
 	}
 	if _, n := r.heapPages(c); n != 1 {
 		return false

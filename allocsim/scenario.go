@@ -35,6 +35,10 @@ type Class struct {
 	Name   string
 	Slices uint8
 	Blocks uint8
+	// Huge: a block of the class is larger than MI_LARGE_OBJ_SIZE_MAX, so
+	// each allocation gets its own MI_SEGMENT_HUGE segment (one page over
+	// all data slices, one block).
+	Huge bool
 }
 
 // Scenario is a workload: thread programs, sizes and options.
@@ -74,6 +78,9 @@ func (sc *Scenario) Validate() error {
 	for _, c := range sc.Classes {
 		if c.Slices < 1 || int(c.Slices) > sc.Slices-1 {
 			return fmt.Errorf("scenario %s: class %s has %d slices (want 1..%d)", sc.Name, c.Name, c.Slices, sc.Slices-1)
+		}
+		if c.Huge && (int(c.Slices) != sc.Slices-1 || c.Blocks != 1) {
+			return fmt.Errorf("scenario %s: huge class %s must span every data slice with one block", sc.Name, c.Name)
 		}
 		if c.Blocks < 1 || c.Blocks > model.MaxBlocks {
 			return fmt.Errorf("scenario %s: class %s has %d blocks (want 1..%d)", sc.Name, c.Name, c.Blocks, model.MaxBlocks)
@@ -242,8 +249,17 @@ func ParseScenario(name, text string) (*Scenario, error) {
 			}
 		case key == "class":
 			f := strings.Fields(rest)
+			if len(f) == 2 && f[1] == "huge" {
+				c := Class{Name: f[0], Huge: true, Blocks: 1}
+				if _, dup := classByName[c.Name]; dup {
+					return nil, errf("class %s defined twice", c.Name)
+				}
+				classByName[c.Name] = uint8(len(sc.Classes))
+				sc.Classes = append(sc.Classes, c)
+				continue
+			}
 			if len(f) != 3 {
-				return nil, errf("class wants: class NAME slices=N blocks=N")
+				return nil, errf("class wants: class NAME slices=N blocks=N, or class NAME huge")
 			}
 			c := Class{Name: f[0]}
 			for _, kv := range f[1:] {
@@ -315,6 +331,11 @@ func ParseScenario(name, text string) (*Scenario, error) {
 	}
 	if len(sc.Classes) == 0 {
 		sc.Classes = defaultClasses()
+	}
+	for k := range sc.Classes {
+		if sc.Classes[k].Huge { // one page over every data slice
+			sc.Classes[k].Slices = uint8(sc.Slices - 1)
+		}
 	}
 	sc.Mailboxes = mailboxes
 	if err := sc.Validate(); err != nil {

@@ -42,6 +42,11 @@ func New(cfg Config) (*Sim, error) {
 	if cfg.Abstraction == SpinAbs && sc.OSMemory {
 		return nil, fmt.Errorf("scenario %s uses os memory, which --abstraction spin leaves out", sc.Name)
 	}
+	for _, c := range sc.Classes {
+		if c.Huge && cfg.Abstraction == SpinAbs {
+			return nil, fmt.Errorf("scenario %s has a huge class, which --abstraction spin leaves out", sc.Name)
+		}
+	}
 	if sc.TargetSegments != 0 {
 		return nil, fmt.Errorf("scenario %s sets target-segments-per-thread: mi_segment_force_abandon is not modelled yet", sc.Name)
 	}

@@ -111,7 +111,7 @@ func (r *run) segmentIsAbandoned(g int) bool { return r.s.Segs[g].ThreadID == mo
 // v2.4.1: segment.c: mi_segment_span_free.
 func (r *run) segmentSpanFree(g, i, n int) {
 	r.assertHolder(g)
-	own := !r.segmentIsAbandoned(g)
+	own := !r.s.Segs[g].Huge && !r.segmentIsAbandoned(g)
 	if r.m.cfg.Mutant == MutBugA {
 		own = true
 	}
@@ -137,6 +137,10 @@ func (r *run) segmentSpanFree(g, i, n int) {
 // queues only when the segment is owned. It returns the merged span's head.
 // v2.4.1: segment.c: mi_segment_span_free_coalesce.
 func (r *run) segmentSpanFreeCoalesce(g, i int) int {
+	if r.s.Segs[g].Huge { // huge: just mark it free, no queue
+		r.slice(g, i).BlockSize = model.BlockFree
+		return i
+	}
 	abandoned := r.coalesceIsAbandoned(g)
 	if r.m.cfg.Mutant == MutBugA || r.m.cfg.Mutant == MutBugA1 {
 		abandoned = false

@@ -267,14 +267,17 @@ func (c *Checker) checkTiling(s *model.State, g int, inq *[model.MaxSegments * m
 			if prevFree {
 				return violation("spans-tile-segment", "segment %d: free span at slice %d is not coalesced with its predecessor", g, i)
 			}
-			if n > 1 {
+			if n > 1 && !sg.Huge { // a huge span is only marked free (segment.c: coalesce)
 				last := &sl[i+n-1]
 				if last.SliceCount != 0 || int(last.SliceOffset) != n-1 || last.BlockSize != model.BlockFree {
 					return violation("spans-tile-segment", "segment %d: free span at slice %d has a bad last slice", g, i)
 				}
 			}
 			q := inq[g*model.MaxSlices+i]
-			if sg.ThreadID != 0 && q != 1 {
+			if sg.Huge && q != 0 {
+				return violation("span-queue-membership", "huge segment %d: free span at slice %d is queued", g, i)
+			}
+			if sg.ThreadID != 0 && q != 1 && !sg.Huge {
 				return violation("span-queue-membership", "segment %d (owner thread_id %d): free span at slice %d is in no queue", g, sg.ThreadID, i)
 			}
 			if sg.ThreadID == 0 && q != 0 {
@@ -303,7 +306,7 @@ func (c *Checker) checkTiling(s *model.State, g int, inq *[model.MaxSegments * m
 		queued += int(inq[g*model.MaxSlices+j])
 	}
 	want := 0
-	if sg.ThreadID != 0 {
+	if sg.ThreadID != 0 && !sg.Huge {
 		want = free
 	}
 	if queued != want {
