@@ -131,6 +131,16 @@ func (r *run) local() {
 		r.exitNever()
 	case pcCursorOSNext:
 		r.osCursorNext()
+	case pcTryAbandon:
+		r.tryAbandon()
+	case pcFANext:
+		r.forceNext()
+	case pcFAPage:
+		r.forcePage()
+	case pcFAAfterDf:
+		r.forceAfterDelayed()
+	case pcFAAfter:
+		r.forceAfter()
 	case pcExitRetired:
 		t.CI = 0
 		r.collectRetired(r.op().Kind != OpCollect, pcExitNext)
@@ -252,6 +262,18 @@ func (r *run) shared() string {
 		// mi_page_to_full: collect right away
 		r.pageThreadFreeCollect(t.CI, false)
 		t.PC = pcMallocToFull
+	case pcFAXchg:
+		r.pageThreadFreeCollect(gidx(int(t.FSeg), int(t.FSI)), false)
+		t.PC = pcFAPage
+	case pcFANever:
+		// _mi_page_force_abandon: _mi_page_use_delayed_free(NEVER), disabled
+		// while MI_DELAYED_FREEING; then _mi_heap_delayed_free_all.
+		r.slice(int(t.FSeg), int(t.FSI)).Delayed = model.NeverDelayedFree
+		r.startDelayedFree(true, pcFAAfterDf)
+	case pcFAWalkPub:
+		r.forceWalkPublished()
+	case pcFAClearPub:
+		r.forceClearPublished()
 	case pcOsLockMark:
 		r.osLockMark()
 	case pcOsUnlockMark:
@@ -384,8 +406,8 @@ func (r *run) mallocFresh() {
 		r.finishOp()
 		return
 	}
-	r.t.Mode = modeTryReclaim
-	r.t.PC = pcTrCnt
+	// mi_segment_reclaim_or_alloc: mi_segments_try_abandon, then try_reclaim
+	r.t.PC = pcTryAbandon
 }
 
 // segmentAlloc claims a free arena slot and initialises a fresh segment
@@ -469,7 +491,7 @@ func (r *run) cursorIter() {
 	t := r.t
 	t.Flags, t.Seg = 0, 0
 	if t.Mode == modeTryReclaim {
-		if t.Tries == 0 {
+		if t.Tries == 0 || (r.m.cfg.Source != V217 && !r.withinTarget()) {
 			t.PC = pcCursorEnd
 			return
 		}
@@ -729,6 +751,10 @@ func (r *run) segmentFree() {
 	if r.s.Segs[g].Used != 0 {
 		r.fault(model.FaultPageNotEmpty, g, 0)
 	}
+	if r.s.Segs[g].DontFree { // force abandon keeps the segment's memory
+		t.PC, t.Cont = t.Cont, 0
+		return
+	}
 	r.s.Segs[g].Busy = true
 	for i := 0; i < r.m.nsl; {
 		if r.slice(g, i).BlockSize == model.BlockFree && !r.s.Segs[g].Huge {
@@ -883,6 +909,7 @@ func (r *run) exitPage() {
 	}
 	sg.Abandoned++
 	r.sl(x).Heap = model.NoThread // mi_page_set_heap(page, NULL)
+	r.sl(x).InFull = false        // mi_page_queue_remove
 	if sg.Used == sg.Abandoned {
 		t.Seg, t.Cont, t.CI, t.PC = uint8(g), pcExitNext, next, pcAbandon
 		return
@@ -918,7 +945,7 @@ func (r *run) freeLoadThreadID() {
 	switch {
 	case owner == r.tid:
 		t.PC = pcFreeLocal
-	case owner == model.NoThread && r.m.sc.ReclaimOnFree && !r.reclaimCountTooHigh(sg.OS):
+	case owner == model.NoThread && r.m.sc.ReclaimOnFree && !r.reclaimCountTooHigh(sg.OS) && r.withinTarget():
 		t.Seg = uint8(g)
 		if sg.OS {
 			if r.m.cfg.Source == V217 {

@@ -45,6 +45,11 @@ const (
 	pcExitNever     // mi_heap_collect_ex(MI_ABANDON): next page to mark NEVER_DELAYED_FREE
 	pcExitRetired   // mi_heap_collect_ex: collect retired pages, then the page loop
 	pcCursorOSNext  // cursor over the OS abandoned list: next entry
+	pcTryAbandon    // mi_segments_try_abandon: force-abandon segments above the target
+	pcFANext        // mi_segment_force_abandon: next used page
+	pcFAPage        // mi_segment_force_abandon: after collecting the page
+	pcFAAfterDf     // _mi_page_force_abandon: after the delayed frees
+	pcFAAfter       // mi_segment_force_abandon: after the page (next slice)
 
 	pcShared uint8 = 64
 )
@@ -90,6 +95,10 @@ const (
 	pcOsLockPop                       // cursor (OS, v2.3.0+): lock abandoned_os_lock, pop the head
 	pcOsUnlockPop                     // cursor (OS, v2.3.0+): release abandoned_os_lock
 	pcOsVisitUnlock                   // cursor done (OS, v2.3.0+): release abandoned_os_visit_lock
+	pcFAXchg                          // force abandon: collect the page's xthread_free
+	pcFANever                         // force abandon: _mi_page_use_delayed_free(NEVER_DELAYED_FREE)
+	pcFAWalkPub                       // force abandon (harmful-publish mode): walk a segment after publishing it
+	pcFAClearPub                      // force abandon (harmful-publish mode): dont_free := false, read used
 	pcSend                            // scenario hand-off: put
 	pcRecv                            // scenario hand-off: take
 )

@@ -14,6 +14,12 @@ type Config struct {
 	Lang        Lang
 	Mutant      Mutant
 	Abstraction Abstraction
+	// HarmfulPublish checks no-access-after-publish in its harmful form: a
+	// thread that touches a segment after publishing it goes on doing what
+	// the C code does, each access a step of its own (the segment is shared
+	// by then), and only a resulting use-after-free or ownership breach is
+	// reported. The default is the strict form of invariants.md.
+	HarmfulPublish bool
 }
 
 // Sim is the transition system of one configuration. It is immutable after
@@ -47,8 +53,11 @@ func New(cfg Config) (*Sim, error) {
 			return nil, fmt.Errorf("scenario %s has a huge class, which --abstraction spin leaves out", sc.Name)
 		}
 	}
-	if sc.TargetSegments != 0 {
-		return nil, fmt.Errorf("scenario %s sets target-segments-per-thread: mi_segment_force_abandon is not modelled yet", sc.Name)
+	if sc.TargetSegments != 0 && cfg.Source == V217 {
+		return nil, fmt.Errorf("scenario %s sets target-segments-per-thread, an option v2.1.7 does not have", sc.Name)
+	}
+	if sc.TargetSegments != 0 && cfg.Abstraction == SpinAbs {
+		return nil, fmt.Errorf("scenario %s sets target-segments-per-thread, which --abstraction spin leaves out", sc.Name)
 	}
 	return &Sim{cfg: cfg, sc: sc, nt: len(sc.Threads), ns: sc.Segments, nsl: sc.Slices, dims: sc.Dims()}, nil
 }
@@ -101,6 +110,8 @@ func (m *Sim) enabled(s *model.State, i int) bool {
 		return s.Slices[segOf(t.CI)][sliceOf(t.CI)].Delayed != model.DelayedFreeing
 	case pcRcUse:
 		return s.Slices[t.Seg][t.SI].Delayed != model.DelayedFreeing
+	case pcFANever:
+		return s.Slices[t.FSeg][t.FSI].Delayed != model.DelayedFreeing
 	case pcOsLockMark, pcOsLockPop: // blocking acquire of abandoned_os_lock
 		return s.OSListLocked == 0
 	}

@@ -76,6 +76,10 @@ var stepInfos = map[uint8]StepInfo{
 	pcOsLockPop:     {"cursor.os-lock-pop", "subproc->abandoned_os_lock, abandoned_os_list, abandoned_count", "arena-abandon.c: mi_arena_segment_clear_abandoned_next_list", access{mode: ModeLock}},
 	pcOsUnlockPop:   {"cursor.os-unlock", "subproc->abandoned_os_lock", "arena-abandon.c: mi_arena_segment_clear_abandoned_next_list", access{mode: ModeLock}},
 	pcOsVisitUnlock: {"cursor.os-visit-unlock", "subproc->abandoned_os_visit_lock", "arena-abandon.c: _mi_arena_field_cursor_done", access{mode: ModeLock}},
+	pcFAXchg:        {"force-abandon.collect-xthread-free", "page->xthread_free", "segment.c: mi_segment_force_abandon -> _mi_page_free_collect", access{mode: ModeAcqRel}},
+	pcFANever:       {"force-abandon.never-delayed-free", "page->xthread_free", "page.c: _mi_page_force_abandon -> _mi_page_use_delayed_free(NEVER)", access{mode: ModeRelease}},
+	pcFAWalkPub:     {"force-abandon.walk-published", "segment->slices (published segment)", "segment.c: mi_segment_force_abandon (loop after the segment was abandoned)", access{mode: ModePlain}},
+	pcFAClearPub:    {"force-abandon.clear-dont-free", "segment->dont_free, segment->used (published segment)", "segment.c: mi_segment_force_abandon (after the loop)", access{mode: ModePlain}},
 	pcSend:          {"handoff.send", "mailbox", "scenario device (release)", access{mode: ModeRelease}},
 	pcRecv:          {"handoff.recv", "mailbox", "scenario device (acquire)", access{mode: ModeAcquire}},
 }

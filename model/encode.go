@@ -25,7 +25,7 @@ func (s *State) AppendEncoding(buf []byte, d Dims) []byte {
 		sg := &s.Segs[g]
 		buf = append(buf, uint8(sg.ThreadID), sg.Used, sg.Abandoned, sg.AbandonedVisits,
 			b2u(sg.WasReclaimed)|b2u(sg.Live)<<1|b2u(sg.SubprocValid)<<2|b2u(sg.Huge)<<3|
-				b2u(sg.OS)<<4|b2u(sg.Busy)<<5|b2u(sg.OSListed)<<6,
+				b2u(sg.OS)<<4|b2u(sg.Busy)<<5|b2u(sg.OSListed)<<6|b2u(sg.DontFree)<<7,
 			uint8(sg.Holder))
 		for i := 0; i < d.Slices; i++ {
 			sl := &s.Slices[g][i]
@@ -36,7 +36,7 @@ func (s *State) AppendEncoding(buf []byte, d Dims) []byte {
 	}
 	for i := 0; i < d.Threads; i++ {
 		t := &s.Threads[i]
-		buf = append(buf, t.Op, t.PC, t.Cont, t.Mode, t.Seg, t.SI, t.CI, t.Flags, t.Tries, t.Word, t.Aux, t.Ret, t.Gen,
+		buf = append(buf, t.Op, t.PC, t.Cont, t.Mode, t.Seg, t.SI, t.CI, t.Flags, t.Tries, t.Word, t.Aux, t.Ret, t.Gen, t.FSeg, t.FSI, t.FA,
 			t.RetiredMin, t.RetiredMax)
 		buf = append(buf, t.Regs[:]...)
 		for b := 0; b < d.Slices-1 && b < MaxBins; b++ {

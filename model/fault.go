@@ -15,6 +15,7 @@ const (
 	FaultMarkTwice              // an abandoned bit was set twice (was_unmarked)
 	FaultQueueCorrupt           // a queue push found the slice already linked
 	FaultDelayedMode            // a delayed-free mode precondition is broken (delayed-mode-protocol)
+	FaultAfterPublish           // a thread accessed a segment it had published (no-access-after-publish)
 	FaultCount
 )
 
@@ -29,6 +30,7 @@ var faultNames = [...]string{
 	FaultMarkTwice:    "mark-twice",
 	FaultQueueCorrupt: "queue-corrupt",
 	FaultDelayedMode:  "delayed-mode",
+	FaultAfterPublish: "access-after-publish",
 }
 
 // String returns the kebab-case name of the fault.

@@ -17,7 +17,7 @@ const (
 	// uint8 bit sets).
 	MaxBlocks = 8
 	// MaxRegs is the number of block registers per thread.
-	MaxRegs = 6
+	MaxRegs = 8
 	// MaxMailboxes is the number of one-place hand-off buffers.
 	MaxMailboxes = 6
 	// MaxClasses is the largest number of size classes.

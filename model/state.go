@@ -74,6 +74,7 @@ type Segment struct {
 	Holder          ThreadID // ghost: the owner or exclusive claimer; 0 when published or free
 	Busy            bool     // ghost: the holder is inside a multi-step operation on it
 	OSListed        bool     // on the subprocess's OS abandoned list
+	DontFree        bool     // dont_free: mi_segment_force_abandon keeps the memory valid
 }
 
 // SpanQueue is one bin of a thread's span queues (types.h: mi_span_queue_t).
@@ -98,6 +99,9 @@ type Thread struct {
 	Aux   uint8 // extra register (full-fidelity steps: loaded values)
 	Ret   uint8 // return phase of the delayed-free processing
 	Gen   uint8 // heap->generic_count (v2.3.0+: delayed frees every 100 generic mallocs)
+	FSeg  uint8 // mi_segment_force_abandon: the segment
+	FSI   uint8 // mi_segment_force_abandon: the slice cursor
+	FA    uint8 // mi_segment_force_abandon: 1 running, 2 this is the last page
 
 	Regs [MaxRegs]uint8 // block handles held by the program (0 = none)
 
