@@ -1,0 +1,331 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"mimcheck/allocsim"
+	"mimcheck/sched"
+	"mimcheck/traces"
+)
+
+// usageError is a usage or input error: the command prints its message as
+// one line on stderr and exits with code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// usagef returns a usageError.
+func usagef(format string, args ...any) error {
+	return &usageError{msg: oneLine(fmt.Sprintf(format, args...))}
+}
+
+// errHelp is returned by parseArgs when -h or --help was given.
+var errHelp = flag.ErrHelp
+
+// runFlags holds the flags that describe one search (explore run; the
+// matrix sets the same fields per row).
+type runFlags struct {
+	scenario       string
+	source         string
+	patch          string
+	lang           string
+	mutant         string
+	abstraction    string
+	rounds         int
+	strategy       string
+	seed           uint64
+	runs           int
+	maxDepth       int
+	maxPreemptions int
+	maxStates      int
+	timeout        time.Duration
+	out            string
+	corpus         bool
+	json           bool
+	quiet          bool
+	noTime         bool
+}
+
+// defaultRunFlags returns the defaults of explore run.
+func defaultRunFlags() runFlags {
+	return runFlags{
+		source:         "v2.4.1",
+		patch:          "none",
+		lang:           "c11",
+		mutant:         "none",
+		abstraction:    "full",
+		rounds:         traces.DefaultRounds,
+		strategy:       traces.StrategyDFS,
+		runs:           sched.DefaultRuns,
+		maxPreemptions: -1,
+		out:            "out",
+	}
+}
+
+// runUsage is the help text of explore run.
+const runUsage = `usage: explore run --scenario S1|S2|S3|FILE [flags]
+
+Explores one configuration of the model and checks every invariant after
+every step. On a violation it minimises the schedule, writes the trace to
+--out and exits 1.
+
+Example:
+  explore run --scenario S2 --source v2.3.0 --patch A,B --abstraction spin
+  explore run --scenario S1 --mutant BUG_B --out /tmp/traces
+
+Flags:
+`
+
+// newRunFlagSet returns the flag set of explore run, bound to f.
+func newRunFlagSet(f *runFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&f.scenario, "scenario", f.scenario, "builtin scenario `S1|S2|S3`, or a scenario FILE")
+	fs.StringVar(&f.source, "source", f.source, "mimalloc tag modelled: "+strings.Join(allocsim.Sources(), ", "))
+	fs.StringVar(&f.patch, "patch", f.patch, "patches applied: none, A, B or A,B")
+	fs.StringVar(&f.lang, "lang", f.lang, "language mode: "+strings.Join(allocsim.Langs(), ", "))
+	fs.StringVar(&f.mutant, "mutant", f.mutant, "seeded bug: none, "+strings.Join(allocsim.Mutants(), ", "))
+	fs.StringVar(&f.abstraction, "abstraction", f.abstraction, "abstraction: "+strings.Join(allocsim.Abstractions(), ", "))
+	fs.IntVar(&f.rounds, "rounds", f.rounds, "warm-up rounds of S3 (0..20)")
+	fs.StringVar(&f.strategy, "strategy", f.strategy, "search strategy: dfs (exhaustive) or random")
+	fs.Uint64Var(&f.seed, "seed", f.seed, "seed of the random strategy (0: pick one and print it)")
+	fs.IntVar(&f.runs, "runs", f.runs, "number of random runs (random strategy)")
+	fs.IntVar(&f.maxDepth, "max-depth", f.maxDepth, "longest path explored (0: no limit)")
+	fs.IntVar(&f.maxPreemptions, "max-preemptions", f.maxPreemptions, "preemption bound (-1: unbounded)")
+	fs.IntVar(&f.maxStates, "max-states", f.maxStates, "most states stored (0: no limit)")
+	fs.DurationVar(&f.timeout, "timeout", f.timeout, "stop the search after this long, giving a partial result (0: none)")
+	fs.StringVar(&f.out, "out", f.out, "directory for trace files (created if needed)")
+	fs.BoolVar(&f.corpus, "corpus", f.corpus, "name the trace <invariant>--<scenario>-<mutant>.trace, for traces/testdata")
+	fs.BoolVar(&f.json, "json", f.json, "print one JSON object on stdout instead of the summary line")
+	fs.BoolVar(&f.quiet, "quiet", f.quiet, "print nothing on stderr but errors")
+	fs.BoolVar(&f.noTime, "no-time", f.noTime, "report elapsed_s as 0 in --json, for byte-identical output")
+	return fs
+}
+
+// parseArgs parses args with fs and returns the positional arguments.
+// Unlike fs.Parse it also accepts flags after positional arguments
+// ("replay FILE --json").
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			return nil, usagef("%s: %v", fs.Name(), err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// printUsage prints text and the defaults of fs to w.
+func printUsage(w io.Writer, text string, fs *flag.FlagSet) {
+	fmt.Fprint(w, text)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// runConfig is a validated search configuration.
+type runConfig struct {
+	flags  runFlags
+	hdr    traces.Header // Comments holds the found-by line
+	sys    traces.System
+	lim    sched.Limits
+	picked bool // the seed was picked (--seed 0 with random)
+}
+
+// resolve validates f and builds the search configuration. Every problem
+// is a usageError naming it.
+func (f runFlags) resolve() (*runConfig, error) {
+	c := &runConfig{flags: f}
+	h := &c.hdr
+	var err error
+	if f.scenario == "" {
+		return nil, usagef("missing --scenario (S1, S2, S3 or a scenario file)")
+	}
+	if h.Source, err = allocsim.ParseSource(f.source); err != nil {
+		return nil, usagef("--source: %v", err)
+	}
+	if strings.TrimSpace(f.patch) == "" {
+		return nil, usagef("--patch: empty (want none, A, B or A,B)")
+	}
+	if h.Patches, err = allocsim.ParsePatches(strings.ReplaceAll(f.patch, "+", ",")); err != nil {
+		return nil, usagef("--patch: %v", err)
+	}
+	if h.Lang, err = allocsim.ParseLang(f.lang); err != nil {
+		return nil, usagef("--lang: %v", err)
+	}
+	if f.mutant == "" {
+		return nil, usagef("--mutant: empty (want none or one of %s)", strings.Join(allocsim.Mutants(), ", "))
+	}
+	if h.Mutant, err = allocsim.ParseMutant(f.mutant); err != nil {
+		return nil, usagef("--mutant: %v", err)
+	}
+	if h.Abstraction, err = allocsim.ParseAbstraction(f.abstraction); err != nil {
+		return nil, usagef("--abstraction: %v", err)
+	}
+	switch f.strategy {
+	case traces.StrategyDFS, traces.StrategyRandom:
+	default:
+		return nil, usagef("--strategy: unknown strategy %q (want dfs or random)", f.strategy)
+	}
+	h.Strategy = f.strategy
+	switch {
+	case f.maxDepth < 0:
+		return nil, usagef("--max-depth %d: must be >= 0 (0 = no limit)", f.maxDepth)
+	case f.maxPreemptions < -1:
+		return nil, usagef("--max-preemptions %d: must be >= 0, or -1 for unbounded", f.maxPreemptions)
+	case f.maxStates < 0:
+		return nil, usagef("--max-states %d: must be >= 0 (0 = no limit)", f.maxStates)
+	case f.timeout < 0:
+		return nil, usagef("--timeout %s: must be >= 0 (0 = none)", f.timeout)
+	case f.strategy == traces.StrategyRandom && f.runs <= 0:
+		return nil, usagef("--runs %d: the random strategy needs at least one run", f.runs)
+	case f.rounds < 0 || f.rounds > 20:
+		return nil, usagef("--rounds %d: out of range 0..20", f.rounds)
+	}
+	if err := scenarioHeader(h, f.scenario, f.rounds); err != nil {
+		return nil, err
+	}
+	if c.sys, err = h.System(); err != nil {
+		return nil, usagef("scenario %s: %v", f.scenario, err)
+	}
+	if f.strategy == traces.StrategyRandom {
+		h.Seed = f.seed
+		if h.Seed == 0 {
+			h.Seed, c.picked = pickSeed(), true
+		}
+	}
+	c.lim = sched.Limits{MaxDepth: f.maxDepth, MaxPreemptions: f.maxPreemptions, MaxStates: f.maxStates, MaxRuns: f.runs}
+	h.Comments = []string{" found by: " + c.command()}
+	return c, nil
+}
+
+// scenarioHeader fills the scenario fields of h from a --scenario value: a
+// builtin name (any case), or the path of a scenario file whose text is
+// embedded.
+func scenarioHeader(h *traces.Header, arg string, rounds int) error {
+	for _, n := range allocsim.BuiltinScenarios() {
+		if strings.EqualFold(n, arg) {
+			h.Scenario = n
+			if n == "S3" {
+				h.Rounds = rounds
+			}
+			return nil
+		}
+	}
+	data, err := os.ReadFile(arg)
+	if err != nil {
+		return usagef("unknown scenario %q: not one of %s, and not a readable file (%v)",
+			arg, strings.Join(allocsim.BuiltinScenarios(), ", "), err)
+	}
+	h.ScenarioFile, h.ScenarioText = filepath.Base(arg), string(data)
+	return nil
+}
+
+// pickSeed returns a non-zero seed for --seed 0. This is the only place the
+// run depends on the clock; the seed is printed and recorded. It stays
+// below 2^53 so that JSON readers that parse numbers as doubles keep it
+// exact.
+func pickSeed() uint64 {
+	s := uint64(time.Now().UnixNano())
+	s ^= s >> 29
+	s *= 0xbf58476d1ce4e5b9
+	s ^= s >> 32
+	s &= 1<<53 - 1
+	if s == 0 {
+		s = 1
+	}
+	return s
+}
+
+// command returns the explore run command line that repeats this search,
+// with every setting spelled out (the seed as picked) and no output flags.
+func (c *runConfig) command() string {
+	f, h := c.flags, &c.hdr
+	parts := []string{"explore", "run", "--scenario", shellQuote(f.scenario)}
+	if h.Builtin() {
+		parts[3] = h.Scenario
+	}
+	if h.Scenario == "S3" {
+		parts = append(parts, "--rounds", strconv.Itoa(h.Rounds))
+	}
+	parts = append(parts,
+		"--source", h.Source.String(),
+		"--patch", h.Patches.String(),
+		"--lang", h.Lang.String(),
+		"--mutant", h.Mutant.String(),
+		"--abstraction", h.Abstraction.String(),
+		"--strategy", h.Strategy)
+	if h.Strategy == traces.StrategyRandom {
+		parts = append(parts, "--seed", strconv.FormatUint(h.Seed, 10), "--runs", strconv.Itoa(f.runs))
+	}
+	if f.maxDepth != 0 {
+		parts = append(parts, "--max-depth", strconv.Itoa(f.maxDepth))
+	}
+	if f.maxPreemptions != -1 {
+		parts = append(parts, "--max-preemptions", strconv.Itoa(f.maxPreemptions))
+	}
+	if f.maxStates != 0 {
+		parts = append(parts, "--max-states", strconv.Itoa(f.maxStates))
+	}
+	if f.timeout != 0 {
+		parts = append(parts, "--timeout", f.timeout.String())
+	}
+	return strings.Join(parts, " ")
+}
+
+// configLine returns the first stderr line of a run: every derived setting.
+func (c *runConfig) configLine() string {
+	f, h := c.flags, &c.hdr
+	var b strings.Builder
+	fmt.Fprintf(&b, "scenario=%s", h.ScenarioName())
+	if !h.Builtin() {
+		fmt.Fprintf(&b, " scenario-file=%s", shellQuote(f.scenario))
+	}
+	if h.Scenario == "S3" {
+		fmt.Fprintf(&b, " rounds=%d", h.Rounds)
+	}
+	fmt.Fprintf(&b, " source=%s patches=%s lang=%s mutant=%s abstraction=%s strategy=%s",
+		h.Source, h.Patches, h.Lang, h.Mutant, h.Abstraction, h.Strategy)
+	if h.Strategy == traces.StrategyRandom {
+		fmt.Fprintf(&b, " seed=%d", h.Seed)
+		if c.picked {
+			b.WriteString(" (picked)")
+		}
+		fmt.Fprintf(&b, " runs=%d", f.runs)
+	} else {
+		b.WriteString(" seed=none")
+	}
+	fmt.Fprintf(&b, " max-depth=%d max-preemptions=%d max-states=%d timeout=%s model-rev=%d threads=%d",
+		f.maxDepth, f.maxPreemptions, f.maxStates, f.timeout, traces.ModelRev, c.sys.Sim.Threads())
+	return b.String()
+}
+
+// shellQuote quotes s for a shell when it holds anything but plain
+// characters.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+/=,:@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// oneLine keeps a message on one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

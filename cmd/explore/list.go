@@ -1,0 +1,142 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"mimcheck/allocsim"
+	"mimcheck/properties"
+	"mimcheck/traces"
+)
+
+// listUsage is the help text of explore list.
+const listUsage = `usage: explore list
+
+Lists the scenarios, sources, patches, language modes, mutants,
+abstractions, strategies, invariants (with their spec letters) and step
+labels (with their memory orders and the C functions they model).
+
+Example:
+  explore list
+
+`
+
+// cmdList is "explore list".
+func cmdList(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	pos, err := parseArgs(fs, args)
+	if errors.Is(err, errHelp) {
+		printUsage(stdout, listUsage, fs)
+		return exitOK
+	}
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if len(pos) > 0 {
+		return fail(stderr, usagef("list: unexpected argument %q", pos[0]))
+	}
+	w := stdout
+	fmt.Fprintf(w, "scenarios:     %s (or a scenario FILE)\n", strings.Join(allocsim.BuiltinScenarios(), " "))
+	fmt.Fprintf(w, "sources:       %s\n", strings.Join(allocsim.Sources(), " "))
+	fmt.Fprintf(w, "patches:       none %s (combine with commas: A,B)\n", strings.Join(allocsim.PatchNames(), " "))
+	fmt.Fprintf(w, "langs:         %s\n", strings.Join(allocsim.Langs(), " "))
+	fmt.Fprintf(w, "mutants:       none %s\n", strings.Join(allocsim.Mutants(), " "))
+	fmt.Fprintf(w, "abstractions:  %s\n", strings.Join(allocsim.Abstractions(), " "))
+	fmt.Fprintf(w, "strategies:    %s %s\n", traces.StrategyDFS, traces.StrategyRandom)
+	fmt.Fprintf(w, "model-rev:     %d\n", traces.ModelRev)
+
+	fmt.Fprintf(w, "\ninvariants:\n")
+	wn, ws := 0, 0
+	for _, inv := range properties.Registry {
+		wn, ws = max(wn, len(inv.Name)), max(ws, len(inv.Spec))
+	}
+	for _, inv := range properties.Registry {
+		fmt.Fprintf(w, "  %-*s  %-*s  [%s] %s\n", wn, inv.Name, ws, inv.Spec, inv.Checks, inv.Doc)
+	}
+
+	// Modes depend on the language mode for direct C expressions on
+	// _Atomic fields, so show them per language when they differ.
+	sims, err := langSims()
+	if err != nil {
+		return fail(stderr, err)
+	}
+	fmt.Fprintf(w, "\nsteps (mode under %s; other langs where it differs):\n", allocsim.Langs()[0])
+	labels := allocsim.StepLabels()
+	wl := 0
+	for _, l := range labels {
+		wl = max(wl, len(l))
+	}
+	for _, l := range labels {
+		si, ok := allocsim.StepInfoOf(l)
+		if !ok {
+			continue
+		}
+		mode := sims[0].ModeOf(si).String()
+		var other []string
+		for k, m := range sims[1:] {
+			if mm := m.ModeOf(si).String(); mm != mode {
+				other = append(other, allocsim.Langs()[k+1]+": "+mm)
+			}
+		}
+		if len(other) > 0 {
+			mode += " (" + strings.Join(other, ", ") + ")"
+		}
+		fmt.Fprintf(w, "  %-*s  %-26s  %s  [%s]\n", wl, l, mode, si.Cite, si.Field)
+	}
+
+	// The thread_id read of mi_segment_span_free_coalesce is folded into
+	// the step that runs the coalesce (label suffix "+coalesce", mode
+	// "M+R" in traces); its order depends on the source, patch A and lang.
+	fmt.Fprintf(w, "\ncoalesce read (mi_segment_span_free_coalesce thread_id; steps labelled +coalesce):\n")
+	for _, src := range allocsim.Sources() {
+		for _, patch := range []string{"none", "A"} {
+			var modes []string
+			for _, lang := range allocsim.Langs() {
+				m, err := simFor(src, patch, lang)
+				if err != nil {
+					return fail(stderr, err)
+				}
+				modes = append(modes, lang+": "+m.CoalesceReadMode().String())
+			}
+			fmt.Fprintf(w, "  %-7s patch %-4s  %s\n", src, patch, strings.Join(modes, ", "))
+		}
+	}
+	return exitOK
+}
+
+// simFor returns a simulator of S1 for the given source, patches and lang.
+func simFor(source, patches, lang string) (*allocsim.Sim, error) {
+	var cfg allocsim.Config
+	var err error
+	if cfg.Source, err = allocsim.ParseSource(source); err != nil {
+		return nil, err
+	}
+	if cfg.Patches, err = allocsim.ParsePatches(patches); err != nil {
+		return nil, err
+	}
+	if cfg.Lang, err = allocsim.ParseLang(lang); err != nil {
+		return nil, err
+	}
+	if cfg.Scenario, err = allocsim.BuiltinScenario("S1", traces.DefaultRounds); err != nil {
+		return nil, err
+	}
+	return allocsim.New(cfg)
+}
+
+// langSims returns one simulator of S1 per language mode, in the order of
+// allocsim.Langs, to ask for the modes of steps.
+func langSims() ([]*allocsim.Sim, error) {
+	var out []*allocsim.Sim
+	for _, lang := range allocsim.Langs() {
+		m, err := simFor(allocsim.Sources()[0], "none", lang)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"mimcheck/sched"
+	"mimcheck/traces"
+)
+
+// outcome is everything a finished search reports.
+type outcome struct {
+	cfg     *runConfig
+	res     sched.Result
+	limit   string // res.LimitHit, with "cancelled" spelled "timeout=D" when the timeout hit
+	elapsed time.Duration
+	viol    *violationReport // nil without a violation
+}
+
+// violationReport describes a violation and its saved trace.
+type violationReport struct {
+	invariant  string
+	detail     string
+	step       int    // index of the last step of the minimised trace; -1 at init
+	steps      int    // steps of the minimised trace
+	foundSteps int    // steps of the schedule the search found
+	switches   int    // context switches of the minimised trace
+	foundSw    int    // context switches of the schedule the search found
+	path       string // trace file written, "" if it could not be written
+	writeErr   error  // why the trace could not be written
+}
+
+// verdict returns "ok", "violation" or "partial".
+func (o *outcome) verdict() string { return o.res.Verdict.String() }
+
+// summaryLine returns the single machine-parsable stdout line of a run:
+// space-separated key=value items, with no timing, so that identical runs
+// print identical lines.
+func (o *outcome) summaryLine() string {
+	var b strings.Builder
+	b.WriteString("result=" + o.verdict())
+	if o.viol != nil {
+		b.WriteString(" invariant=" + o.viol.invariant)
+	}
+	if o.limit != "" {
+		b.WriteString(" limit=" + o.limit)
+	}
+	fmt.Fprintf(&b, " states=%d transitions=%d runs=%d max-depth=%d", o.res.States, o.res.Transitions, o.res.Runs, o.res.MaxDepthSeen)
+	if o.viol != nil {
+		fmt.Fprintf(&b, " steps=%d trace=%s", o.viol.steps, o.viol.path)
+	}
+	return b.String()
+}
+
+// jsonViolation is one violation in the --json object.
+type jsonViolation struct {
+	Property   string `json:"property"`
+	Detail     string `json:"detail"`
+	Trace      string `json:"trace"`
+	Steps      int    `json:"steps"`
+	Step       int    `json:"step"`
+	FoundSteps int    `json:"found_steps"`
+}
+
+// jsonLimits echoes the limits of the search.
+type jsonLimits struct {
+	MaxDepth       int     `json:"max_depth"`
+	MaxPreemptions int     `json:"max_preemptions"`
+	MaxStates      int     `json:"max_states"`
+	Runs           int     `json:"runs"`
+	TimeoutS       float64 `json:"timeout_s"`
+}
+
+// jsonResult is the --json object of explore run.
+type jsonResult struct {
+	Verdict              string          `json:"verdict"`
+	Complete             bool            `json:"complete"`
+	Limit                string          `json:"limit"`
+	Scenario             string          `json:"scenario"`
+	ScenarioFile         string          `json:"scenario_file,omitempty"`
+	Rounds               *int            `json:"rounds"`
+	Source               string          `json:"source"`
+	Patches              string          `json:"patches"`
+	Lang                 string          `json:"lang"`
+	Mutant               string          `json:"mutant"`
+	Abstraction          string          `json:"abstraction"`
+	Strategy             string          `json:"strategy"`
+	Seed                 *uint64         `json:"seed"`
+	ModelRev             int             `json:"model_rev"`
+	Limits               jsonLimits      `json:"limits"`
+	States               int64           `json:"states"`
+	Transitions          int64           `json:"transitions"`
+	Runs                 int64           `json:"runs"`
+	MaxDepth             int             `json:"max_depth"`
+	ElapsedS             float64         `json:"elapsed_s"`
+	CollisionProbability float64         `json:"collision_probability"`
+	Violations           []jsonViolation `json:"violations"`
+}
+
+// json returns the --json object of the outcome.
+func (o *outcome) json() jsonResult {
+	c, h := o.cfg, &o.cfg.hdr
+	r := jsonResult{
+		Verdict:     o.verdict(),
+		Complete:    o.res.Complete,
+		Limit:       o.limit,
+		Scenario:    h.ScenarioName(),
+		Source:      h.Source.String(),
+		Patches:     h.Patches.String(),
+		Lang:        h.Lang.String(),
+		Mutant:      h.Mutant.String(),
+		Abstraction: h.Abstraction.String(),
+		Strategy:    h.Strategy,
+		ModelRev:    traces.ModelRev,
+		Limits: jsonLimits{
+			MaxDepth:       c.flags.maxDepth,
+			MaxPreemptions: c.flags.maxPreemptions,
+			MaxStates:      c.flags.maxStates,
+			TimeoutS:       c.flags.timeout.Seconds(),
+		},
+		States:               o.res.States,
+		Transitions:          o.res.Transitions,
+		Runs:                 o.res.Runs,
+		MaxDepth:             o.res.MaxDepthSeen,
+		CollisionProbability: o.res.CollisionProbability(),
+		Violations:           []jsonViolation{},
+	}
+	if !h.Builtin() {
+		r.ScenarioFile = c.flags.scenario
+	}
+	if h.Scenario == "S3" {
+		n := h.Rounds
+		r.Rounds = &n
+	}
+	if h.Strategy == traces.StrategyRandom {
+		s := h.Seed
+		r.Seed = &s
+		r.Limits.Runs = c.flags.runs
+	}
+	if !c.flags.noTime {
+		r.ElapsedS = o.elapsed.Seconds()
+	}
+	if v := o.viol; v != nil {
+		r.Violations = append(r.Violations, jsonViolation{
+			Property: v.invariant, Detail: v.detail, Trace: v.path,
+			Steps: v.steps, Step: v.step, FoundSteps: v.foundSteps,
+		})
+	}
+	return r
+}
+
+// writeJSON prints v as one indented JSON object.
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	_, err = w.Write(b)
+	return err
+}
+
+// traceName returns the file name (without directory and extension) of a
+// trace: <invariant>--<scenario>-<source>-<patches>-<mutant>, or with
+// corpus <invariant>--<scenario>-<mutant> (the traces/testdata naming).
+func traceName(h *traces.Header, invariant string, corpus bool) string {
+	scen := h.ScenarioName()
+	if !h.Builtin() {
+		scen = strings.TrimSuffix(scen, filepath.Ext(scen))
+	}
+	patches := strings.ReplaceAll(h.Patches.String(), ",", "+")
+	parts := []string{scen, h.Source.String(), patches, h.Mutant.String()}
+	if corpus {
+		parts = []string{scen, h.Mutant.String()}
+	}
+	return fileSafe(invariant) + "--" + fileSafe(strings.Join(parts, "-"))
+}
+
+// fileSafe replaces characters that do not belong in a file name.
+func fileSafe(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '.' || c == '_' || c == '-' || c == '+'
+		if !ok {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 || b[0] == '.' {
+		return "_" + string(b)
+	}
+	return string(b)
+}
+
+// maxSuffix bounds the -2, -3, ... suffixes tried for a trace file name.
+const maxSuffix = 1000
+
+// writeTrace writes data to dir/name.trace, creating dir. The file is
+// opened with O_EXCL; when the name is taken, name-2.trace, name-3.trace,
+// ... are tried. A taken file whose content is exactly data is reused, so
+// repeating a run does not pile up copies of the same trace (and prints the
+// same path).
+func writeTrace(dir, name string, data []byte) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	for n := 1; n <= maxSuffix; n++ {
+		file := name + ".trace"
+		if n > 1 {
+			file = name + "-" + strconv.Itoa(n) + ".trace"
+		}
+		path := filepath.Join(dir, file)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			if old, rerr := os.ReadFile(path); rerr == nil && bytes.Equal(old, data) {
+				return path, nil
+			}
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if _, err := f.Write(data); err != nil {
+			f.Close()
+			return "", err
+		}
+		return path, f.Close()
+	}
+	return "", fmt.Errorf("%s: %d files named %s*.trace already exist", dir, maxSuffix, name)
+}
+
+// switches counts the context switches of a schedule.
+func switches(s []int) int {
+	n := 0
+	for k := 1; k < len(s); k++ {
+		if s[k] != s[k-1] {
+			n++
+		}
+	}
+	return n
+}
+
+// seconds formats a duration for humans: 0.1s, 12.3s, 2m03s.
+func seconds(d time.Duration) string {
+	if d < time.Minute {
+		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
+	}
+	m := int(d / time.Minute)
+	s := int((d % time.Minute) / time.Second)
+	return fmt.Sprintf("%dm%02ds", m, s)
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"mimcheck/traces"
+)
+
+// replayUsage is the help text of explore replay.
+const replayUsage = `usage: explore replay FILE [--json]
+
+Re-executes the schedule of a trace file, checking every invariant after
+every step, and prints its steps. Exits 0 when the replay reproduces the
+trace's expect line exactly, 4 when it diverges (another step, a thread not
+enabled, another outcome) or the trace is stale (another model rev), 2 when
+the file cannot be read or is malformed.
+
+Example:
+  explore replay out/span-queue-membership--S1-v2.4.1-none-BUG_B.trace
+
+Flags:
+`
+
+// jsonReplay is the --json object of explore replay.
+type jsonReplay struct {
+	Verdict     string   `json:"verdict"` // reproduced, diverged, stale or malformed
+	File        string   `json:"file"`
+	Error       string   `json:"error"`
+	Scenario    string   `json:"scenario"`
+	Source      string   `json:"source"`
+	Patches     string   `json:"patches"`
+	Lang        string   `json:"lang"`
+	Mutant      string   `json:"mutant"`
+	Abstraction string   `json:"abstraction"`
+	Strategy    string   `json:"strategy"`
+	Expect      string   `json:"expect"`
+	Outcome     string   `json:"outcome"`
+	Property    string   `json:"property"`
+	Detail      string   `json:"detail"`
+	Step        int      `json:"step"`
+	Steps       int      `json:"steps"`
+	Notes       []string `json:"notes"`
+}
+
+// cmdReplay is "explore replay".
+func cmdReplay(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "print one JSON object on stdout instead of the steps")
+	pos, err := parseArgs(fs, args)
+	if errors.Is(err, errHelp) {
+		printUsage(stdout, replayUsage, fs)
+		return exitOK
+	}
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if len(pos) != 1 {
+		return fail(stderr, usagef("replay wants exactly one trace FILE, got %d arguments", len(pos)))
+	}
+	file := pos[0]
+	j := jsonReplay{File: file, Step: -1, Notes: []string{}}
+	// finish reports a failed replay with the given verdict and exit code.
+	finish := func(verdict string, code int, err error) int {
+		msg := oneLine(err.Error())
+		fmt.Fprintf(stderr, "explore: %s: %s\n", verdict, msg)
+		if *asJSON {
+			j.Verdict, j.Error = verdict, msg
+			if err := writeJSON(stdout, j); err != nil {
+				return fail(stderr, err)
+			}
+		}
+		return code
+	}
+
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return finish("malformed", exitUsage, fmt.Errorf("cannot read trace: %w", err))
+	}
+	tr, err := traces.Parse(file, data)
+	switch {
+	case errors.Is(err, traces.ErrStale):
+		return finish("stale", exitDiverged, err)
+	case err != nil:
+		return finish("malformed", exitUsage, err)
+	}
+	j.Scenario, j.Source, j.Patches = tr.ScenarioName(), tr.Source.String(), tr.Patches.String()
+	j.Lang, j.Mutant, j.Abstraction, j.Strategy = tr.Lang.String(), tr.Mutant.String(), tr.Abstraction.String(), tr.Strategy
+	j.Expect, j.Steps = "ok", len(tr.Steps)
+	if tr.Expect != "" {
+		j.Expect = "violation " + tr.Expect
+	}
+	res, err := traces.Replay(tr)
+	switch {
+	case errors.Is(err, traces.ErrDiverged):
+		return finish("diverged", exitDiverged, err)
+	case errors.Is(err, traces.ErrFormat):
+		return finish("malformed", exitUsage, err)
+	case err != nil:
+		return fail(stderr, err)
+	}
+	o := res.Outcome
+	j.Verdict, j.Outcome, j.Property, j.Detail, j.Step = "reproduced", o.String(), o.Invariant, o.Detail, o.Step
+	j.Notes = append(j.Notes, res.Notes...)
+	for _, n := range res.Notes {
+		fmt.Fprintf(stderr, "note: %s\n", n)
+	}
+	if *asJSON {
+		if err := writeJSON(stdout, j); err != nil {
+			return fail(stderr, err)
+		}
+		return exitOK
+	}
+	fmt.Fprint(stdout, traces.Render(res.Trace))
+	fmt.Fprintln(stdout)
+	if o.OK() {
+		fmt.Fprintf(stdout, "reproduced: ok after %d steps\n", len(tr.Steps))
+	} else {
+		fmt.Fprintf(stdout, "reproduced: %s\n", o)
+	}
+	return exitOK
+}

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"mimcheck/model"
+	"mimcheck/sched"
+	"mimcheck/traces"
+)
+
+// Exit codes (style.md §7).
+const (
+	exitOK        = 0 // no violation (complete, or partial with the limit named)
+	exitViolation = 1 // an invariant was violated
+	exitUsage     = 2 // usage or input error
+	exitDiverged  = 4 // a replay diverged, or the trace is stale
+	exitInternal  = 5 // internal error (a simulator bug)
+)
+
+// mainUsage is the help text of explore.
+const mainUsage = `usage: explore <command> [flags]
+
+Commands:
+  run      explore one configuration (explore run -h)
+  replay   re-execute a trace file and print its steps
+  list     list scenarios, sources, patches, langs, mutants, abstractions,
+           strategies, invariants and step labels
+  matrix   reference scenarios x sources x patch sets, with a verdict table
+
+Example:
+  explore run --scenario S1 --mutant BUG_B
+  explore replay out/span-queue-membership--S1-v2.4.1-none-BUG_B.trace
+
+Exit codes: 0 no violation, 1 violation, 2 usage or input error,
+4 replay diverged or stale trace, 5 internal error.
+`
+
+// run executes the explore command line args (without the program name),
+// writing results to stdout and diagnostics to stderr, and returns the exit
+// code. It never panics: a panic becomes "internal error: ..." and code 5.
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "internal error: %s\n", oneLine(fmt.Sprint(r)))
+			code = exitInternal
+		}
+	}()
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "explore: missing command (want run, replay, list or matrix; see explore help)")
+		return exitUsage
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(args[1:], stdout, stderr)
+	case "replay":
+		return cmdReplay(args[1:], stdout, stderr)
+	case "list":
+		return cmdList(args[1:], stdout, stderr)
+	case "matrix":
+		return cmdMatrix(args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, mainUsage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "explore: unknown command %q (want run, replay, list or matrix)\n", args[0])
+	return exitUsage
+}
+
+// fail prints err as one line on stderr and returns its exit code: 2 for a
+// usage error, 5 for anything else.
+func fail(stderr io.Writer, err error) int {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "explore: %s\n", ue.msg)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "internal error: %s\n", oneLine(err.Error()))
+	return exitInternal
+}
+
+// cmdRun is "explore run".
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	f := defaultRunFlags()
+	fs := newRunFlagSet(&f)
+	pos, err := parseArgs(fs, args)
+	if errors.Is(err, errHelp) {
+		printUsage(stdout, runUsage, fs)
+		return exitOK
+	}
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if len(pos) > 0 {
+		return fail(stderr, usagef("run: unexpected argument %q", pos[0]))
+	}
+	c, err := f.resolve()
+	if err != nil {
+		return fail(stderr, err)
+	}
+	diag := stderr
+	if f.quiet {
+		diag = io.Discard
+	}
+	fmt.Fprintln(diag, c.configLine())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	fmt.Fprintf(diag, "searching (%s)...\n", c.hdr.Strategy)
+	o := c.search(ctx, diag, !f.quiet)
+	if o.res.Violation != nil {
+		v, err := c.saveViolation(o.res.Violation, f.out, f.corpus)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		o.viol = v
+		if v.writeErr != nil {
+			fmt.Fprintf(stderr, "explore: cannot write the trace: %s\n", oneLine(v.writeErr.Error()))
+		}
+	}
+	fmt.Fprintf(diag, "done: %s in %s: %d states, %d transitions, %d runs, max depth %d\n",
+		o.verdict(), seconds(o.elapsed), o.res.States, o.res.Transitions, o.res.Runs, o.res.MaxDepthSeen)
+	if v := o.viol; v != nil {
+		at := fmt.Sprintf("step %d", v.step)
+		if v.step < 0 {
+			at = "init"
+		}
+		fmt.Fprintf(diag, "violation %s at %s (minimised from %d steps, %d context switches to %d steps, %d switches): %s\n",
+			v.invariant, at, v.foundSteps, v.foundSw, v.steps, v.switches, v.detail)
+	}
+
+	if f.json {
+		if err := writeJSON(stdout, o.json()); err != nil {
+			return fail(stderr, err)
+		}
+	} else {
+		fmt.Fprintln(stdout, o.summaryLine())
+		if o.viol != nil && o.viol.path != "" {
+			fmt.Fprintf(stdout, "reproduce: explore replay %s\n", shellQuote(o.viol.path))
+		}
+	}
+	if o.res.Violation != nil {
+		return exitViolation
+	}
+	return exitOK
+}
+
+// search runs the configured strategy under ctx and the timeout. With
+// progress it prints a line on diag every second while the search runs.
+func (c *runConfig) search(ctx context.Context, diag io.Writer, progress bool) *outcome {
+	if c.flags.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.flags.timeout)
+		defer cancel()
+	}
+	var sys sched.System[model.State] = c.sys
+	start := time.Now()
+	if progress {
+		cs := countingSystem{System: c.sys, steps: new(atomic.Int64)}
+		sys = cs
+		stop := startProgress(diag, cs.steps, start)
+		defer stop()
+	}
+	var res sched.Result
+	if c.hdr.Strategy == traces.StrategyRandom {
+		res = sched.RandomWalk(ctx, sys, c.lim, c.hdr.Seed)
+	} else {
+		res = sched.Exhaustive(ctx, sys, c.lim, sched.Options{})
+	}
+	o := &outcome{cfg: c, res: res, limit: res.LimitHit, elapsed: time.Since(start)}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		o.limit = renameLimit(res.LimitHit, "cancelled", "timeout="+c.flags.timeout.String())
+	}
+	return o
+}
+
+// renameLimit replaces the item old of a comma-separated limit list.
+func renameLimit(list, old, new string) string {
+	items := strings.Split(list, ",")
+	for k, it := range items {
+		if it == old {
+			items[k] = new
+		}
+	}
+	return strings.Join(items, ",")
+}
+
+// countingSystem counts the steps of a search for the progress lines.
+type countingSystem struct {
+	traces.System
+	steps *atomic.Int64
+}
+
+// Step counts and executes one step.
+func (c countingSystem) Step(s *model.State, i int) string {
+	c.steps.Add(1)
+	return c.System.Step(s, i)
+}
+
+// startProgress prints a progress line on w every second until the
+// returned function is called; that function returns once the printing has
+// stopped.
+func startProgress(w io.Writer, steps *atomic.Int64, start time.Time) func() {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		last := int64(0)
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				n := steps.Load()
+				fmt.Fprintf(w, "progress: %s transitions=%d (%d/s)\n", seconds(time.Since(start)), n, n-last)
+				last = n
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// saveViolation minimises the violating schedule, records it as a trace,
+// checks that the trace replays, and writes it into dir. A trace that
+// cannot be written is reported with an empty path; a trace that does not
+// replay is an internal error.
+func (c *runConfig) saveViolation(v *sched.Found, dir string, corpus bool) (*violationReport, error) {
+	inv, _ := traces.ViolationOf(v.Err)
+	schedule := traces.Minimize(c.sys, v.Schedule, inv)
+	tr, err := traces.RecordSystem(c.sys, c.hdr, schedule)
+	if err != nil {
+		return nil, fmt.Errorf("recording the violation: %w", err)
+	}
+	data := traces.Format(tr)
+	back, err := traces.Parse("(generated trace)", data)
+	if err == nil {
+		_, err = traces.Replay(back)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the generated trace does not replay: %w", err)
+	}
+	r := &violationReport{
+		invariant:  tr.End.Invariant,
+		detail:     tr.End.Detail,
+		step:       tr.End.Step,
+		steps:      len(tr.Steps),
+		foundSteps: len(v.Schedule),
+		switches:   switches(schedule),
+		foundSw:    switches(v.Schedule),
+	}
+	r.path, r.writeErr = writeTrace(dir, traceName(&tr.Header, inv, corpus), data)
+	return r, nil
+}

@@ -1,0 +1,76 @@
+package traces
+
+import (
+	"fmt"
+	"strings"
+
+	"mimcheck/allocsim"
+	"mimcheck/model"
+	"mimcheck/sched"
+)
+
+// Record executes schedule on the configuration h describes and writes it
+// down as a trace: each step with its label, mode, cite and effect, the
+// outcome, and Expect set to that outcome. The schedule is cut after the
+// first violation, as [sched.ReplayCheck] does. It fails if h does not
+// describe a valid configuration or the schedule cannot be replayed (a
+// thread that is not enabled, [sched.ErrNotEnabled]).
+func Record(h Header, schedule []int) (*Trace, error) {
+	sys, err := h.System()
+	if err != nil {
+		return nil, fmt.Errorf("traces: %w", err)
+	}
+	return RecordSystem(sys, h, schedule)
+}
+
+// RecordSystem is [Record] on an already built system, which must be the
+// one h describes.
+func RecordSystem(sys System, h Header, schedule []int) (*Trace, error) {
+	_, _, found, err := sched.ReplayCheck[model.State](sys, schedule)
+	if err != nil {
+		return nil, fmt.Errorf("traces: record: %w", err)
+	}
+	tr := &Trace{Header: h, End: Outcome{Step: -1}}
+	n := len(schedule)
+	if found != nil {
+		n = len(found.Schedule)
+		tr.End.Invariant, tr.End.Detail = ViolationOf(found.Err)
+		tr.End.Step = n - 1
+	}
+	tr.Expect = tr.End.Invariant
+	tr.Steps = make([]Step, n)
+	s := sys.Init()
+	for k := 0; k < n; k++ {
+		before := s
+		i := schedule[k]
+		label := sys.Step(&s, i)
+		mode, cite := stepMeta(sys.Sim, label)
+		tr.Steps[k] = Step{Thread: i, Label: label, Mode: mode, Cite: cite, Effect: Diff(sys.Sim, &before, &s)}
+	}
+	return tr, nil
+}
+
+// coalesceSuffix marks a step that also ran mi_segment_span_free_coalesce,
+// whose read of segment->thread_id is folded into it.
+const coalesceSuffix = "+coalesce"
+
+// coalesceCite is appended to the cite of a "+coalesce" step.
+const coalesceCite = "; segment.c: mi_segment_span_free_coalesce (thread_id read)"
+
+// stepMeta returns the memory order (under m's language mode) and the C
+// citation of the step with the given label; "unknown" and "" for a label
+// allocsim does not describe. A "+coalesce" step records both accesses:
+// mode "M+R" where R is the order of the folded thread_id read of
+// mi_segment_span_free_coalesce (what patch A changes), and both cites.
+func stepMeta(m *allocsim.Sim, label string) (mode, cite string) {
+	si, ok := allocsim.StepInfoOf(label)
+	if !ok {
+		return "unknown", ""
+	}
+	mode, cite = m.ModeOf(si).String(), si.Cite
+	if strings.HasSuffix(label, coalesceSuffix) {
+		mode += "+" + m.CoalesceReadMode().String()
+		cite += coalesceCite
+	}
+	return mode, cite
+}
