@@ -190,3 +190,26 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(ks)
 	return ks
 }
+
+// PublishChecks lists the forms of the no-access-after-publish check.
+func PublishChecks() []string { return []string{"strict", "harmful"} }
+
+// ParsePublishCheck parses a --publish-check value; it reports whether the
+// harmful form was chosen.
+func ParsePublishCheck(v string) (harmful bool, err error) {
+	switch v {
+	case "strict", "":
+		return false, nil
+	case "harmful":
+		return true, nil
+	}
+	return false, fmt.Errorf("unknown publish check %q (want strict or harmful)", v)
+}
+
+// PublishCheckName names the form of the no-access-after-publish check.
+func PublishCheckName(harmful bool) string {
+	if harmful {
+		return "harmful"
+	}
+	return "strict"
+}

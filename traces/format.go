@@ -52,6 +52,9 @@ type Header struct {
 	Lang        allocsim.Lang
 	Mutant      allocsim.Mutant
 	Abstraction allocsim.Abstraction
+	// HarmfulPublish selects the harmful form of no-access-after-publish
+	// (header line "publish-check harmful"; absent means strict).
+	HarmfulPublish bool
 
 	// Strategy is how the trace was found: StrategyDFS or StrategyRandom.
 	Strategy string
@@ -162,6 +165,8 @@ func (h *Header) Config() (allocsim.Config, error) {
 		Lang:        h.Lang,
 		Mutant:      h.Mutant,
 		Abstraction: h.Abstraction,
+
+		HarmfulPublish: h.HarmfulPublish,
 	}, nil
 }
 

@@ -196,6 +196,8 @@ func (p *parser) header(tr *Trace) error {
 			tr.Mutant, err = allocsim.ParseMutant(val)
 		case "abstraction":
 			tr.Abstraction, err = allocsim.ParseAbstraction(val)
+		case "publish-check":
+			tr.HarmfulPublish, err = allocsim.ParsePublishCheck(val)
 		case "strategy":
 			if val != StrategyDFS && val != StrategyRandom {
 				return p.fail(ln, col, "unknown strategy %q (want dfs or random)", val)

@@ -63,6 +63,9 @@ func Format(tr *Trace) []byte {
 	line("lang ", tr.Lang.String())
 	line("mutant ", tr.Mutant.String())
 	line("abstraction ", tr.Abstraction.String())
+	if tr.HarmfulPublish {
+		line("publish-check ", "harmful")
+	}
 	line("strategy ", tr.Strategy)
 	if tr.Strategy == StrategyRandom {
 		line("seed ", strconv.FormatUint(tr.Seed, 10))

@@ -39,6 +39,7 @@ type runFlags struct {
 	lang           string
 	mutant         string
 	abstraction    string
+	publishCheck   string
 	rounds         int
 	strategy       string
 	seed           uint64
@@ -62,6 +63,7 @@ func defaultRunFlags() runFlags {
 		lang:           "c11",
 		mutant:         "none",
 		abstraction:    "full",
+		publishCheck:   "strict",
 		rounds:         traces.DefaultRounds,
 		strategy:       traces.StrategyDFS,
 		runs:           sched.DefaultRuns,
@@ -94,6 +96,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.StringVar(&f.lang, "lang", f.lang, "language mode: "+strings.Join(allocsim.Langs(), ", "))
 	fs.StringVar(&f.mutant, "mutant", f.mutant, "seeded bug: none, "+strings.Join(allocsim.Mutants(), ", "))
 	fs.StringVar(&f.abstraction, "abstraction", f.abstraction, "abstraction: "+strings.Join(allocsim.Abstractions(), ", "))
+	fs.StringVar(&f.publishCheck, "publish-check", f.publishCheck, "form of no-access-after-publish: strict (any access after publishing) or harmful (go on; report only the damage)")
 	fs.IntVar(&f.rounds, "rounds", f.rounds, "warm-up rounds of S3 (0..20)")
 	fs.StringVar(&f.strategy, "strategy", f.strategy, "search strategy: dfs (exhaustive) or random")
 	fs.Uint64Var(&f.seed, "seed", f.seed, "seed of the random strategy (0: pick one and print it)")
@@ -177,6 +180,9 @@ func (f runFlags) resolve() (*runConfig, error) {
 	}
 	if h.Abstraction, err = allocsim.ParseAbstraction(f.abstraction); err != nil {
 		return nil, usagef("--abstraction: %v", err)
+	}
+	if h.HarmfulPublish, err = allocsim.ParsePublishCheck(f.publishCheck); err != nil {
+		return nil, usagef("--publish-check: %v", err)
 	}
 	switch f.strategy {
 	case traces.StrategyDFS, traces.StrategyRandom:
@@ -269,8 +275,11 @@ func (c *runConfig) command() string {
 		"--patch", h.Patches.String(),
 		"--lang", h.Lang.String(),
 		"--mutant", h.Mutant.String(),
-		"--abstraction", h.Abstraction.String(),
-		"--strategy", h.Strategy)
+		"--abstraction", h.Abstraction.String())
+	if h.HarmfulPublish {
+		parts = append(parts, "--publish-check", "harmful")
+	}
+	parts = append(parts, "--strategy", h.Strategy)
 	if h.Strategy == traces.StrategyRandom {
 		parts = append(parts, "--seed", strconv.FormatUint(h.Seed, 10), "--runs", strconv.Itoa(f.runs))
 	}
@@ -300,8 +309,8 @@ func (c *runConfig) configLine() string {
 	if h.Scenario == "S3" {
 		fmt.Fprintf(&b, " rounds=%d", h.Rounds)
 	}
-	fmt.Fprintf(&b, " source=%s patches=%s lang=%s mutant=%s abstraction=%s strategy=%s",
-		h.Source, h.Patches, h.Lang, h.Mutant, h.Abstraction, h.Strategy)
+	fmt.Fprintf(&b, " source=%s patches=%s lang=%s mutant=%s abstraction=%s publish-check=%s strategy=%s",
+		h.Source, h.Patches, h.Lang, h.Mutant, h.Abstraction, allocsim.PublishCheckName(h.HarmfulPublish), h.Strategy)
 	if h.Strategy == traces.StrategyRandom {
 		fmt.Fprintf(&b, " seed=%d", h.Seed)
 		if c.picked {

@@ -1,0 +1,53 @@
+# mimcheck — thin wrappers (style.md §6). Go from /usr/local/go if not on PATH.
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+PKGS := ./...
+
+.PHONY: explore test test-short verify purity fmt-check vet bench explore-smoke replay-corpus build
+
+build:
+	$(GO) build -o bin/explore ./cmd/explore
+
+## explore: the main job on the built-in default — reference scenarios for
+## v2.4.1 and v2.3.0, with and without patches A and B; prints a verdict table.
+explore: build
+	./bin/explore matrix --out out
+
+## test: formatting, vet, purity, then every test (about 2 minutes on 2 cores).
+test: verify
+	$(GO) test -count=1 $(PKGS)
+
+test-short: verify
+	$(GO) test -count=1 -short $(PKGS)
+
+verify: fmt-check vet purity
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+## purity: model, allocsim and sched import no clock, randomness, os, sync or unsafe
+## (sched/rand.go alone may use math/rand/v2's PCG).
+purity:
+	@bad=$$($(GO) list -f '{{join .Imports "\n"}}' ./model ./allocsim | grep -E '^(time|math/rand|math/rand/v2|os|sync|sync/atomic|hash/maphash|unsafe)$$'); \
+	if [ -n "$$bad" ]; then echo "purity: model/allocsim import $$bad"; exit 1; fi
+	@bad=$$($(GO) list -f '{{join .Imports "\n"}}' ./sched | grep -E '^(time|math/rand|os|sync|sync/atomic|hash/maphash|unsafe|mimcheck/.*)$$'); \
+	if [ -n "$$bad" ]; then echo "purity: sched imports $$bad"; exit 1; fi
+	@bad=$$(grep -l '"math/rand/v2"' sched/*.go | grep -v '^sched/rand.go$$' | grep -v '_test.go$$'); \
+	if [ -n "$$bad" ]; then echo "purity: only sched/rand.go may import math/rand/v2: $$bad"; exit 1; fi
+
+## explore-smoke: a bounded exhaustive run that must exit 0.
+explore-smoke: build
+	./bin/explore run --scenario S2 --abstraction spin --quiet
+
+## replay-corpus: every saved counterexample still replays.
+replay-corpus:
+	$(GO) test -count=1 -run TestCorpus ./traces/
+
+## bench: long searches (S3 exhaustive) and step throughput; not part of `make test`.
+bench: build
+	./bin/explore run --scenario S3 --abstraction spin
+	$(GO) test -run XXX -bench . -benchtime 2s ./sched/ ./allocsim/

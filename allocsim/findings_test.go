@@ -1,0 +1,136 @@
+package allocsim_test
+
+// Full-fidelity searches: the reference scenarios complete without a
+// violation at every source preset and patch set, the mutants are still
+// found, and the two findings on unpatched presets (scenarios/*.scn; see
+// the README) are reproduced.
+
+import (
+	"errors"
+	"os"
+	"testing"
+
+	"mimcheck/allocsim"
+	"mimcheck/properties"
+	"mimcheck/sched"
+)
+
+func loadScenario(t *testing.T, path string) *allocsim.Scenario {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := allocsim.ParseScenario(path, string(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func mustSim(t *testing.T, cfg allocsim.Config) *allocsim.Sim {
+	t.Helper()
+	m, err := allocsim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func violationName(t *testing.T, res sched.Result) string {
+	t.Helper()
+	if res.Violation == nil {
+		return ""
+	}
+	var v *properties.Violation
+	if !errors.As(res.Violation.Err, &v) {
+		t.Fatalf("violation %v is not a *properties.Violation", res.Violation.Err)
+	}
+	return v.Invariant
+}
+
+// TestFullFidelityReferenceScenarios: S1 and S2 (and S3 with no warm-up
+// round) are explored completely at full fidelity with no violation, for
+// every source preset, with and without patch B (patch A changes only a
+// recorded access mode).
+func TestFullFidelityReferenceScenarios(t *testing.T) {
+	for _, name := range []string{"S1", "S2", "S3"} {
+		if name == "S3" && testing.Short() {
+			continue
+		}
+		for _, src := range []allocsim.Source{allocsim.V241, allocsim.V230, allocsim.V217} {
+			for _, p := range []allocsim.Patches{0, allocsim.PatchB} {
+				sc, err := allocsim.BuiltinScenario(name, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res := exhaustive(t, mustSim(t, allocsim.Config{Scenario: sc, Source: src, Patches: p}))
+				if res.Verdict != sched.OK || !res.Complete {
+					t.Errorf("%s %s patch=%s: %v complete=%v (%s) %v", name, src, p, res.Verdict, res.Complete, res.LimitHit, res.Violation)
+				}
+			}
+		}
+	}
+}
+
+// TestFullFidelityMutants: the seeded bugs are found at full fidelity too.
+func TestFullFidelityMutants(t *testing.T) {
+	want := map[allocsim.Mutant]string{
+		allocsim.MutBugA: "span-queue-owner", allocsim.MutBugA1: "span-queue-owner", allocsim.MutBugB: "span-queue-membership",
+		allocsim.MutBugC: "unique-claim", allocsim.MutBugSubproc: "no-use-after-free",
+	}
+	for _, name := range []string{"S1", "S2"} {
+		for mut, inv := range want {
+			sc, _ := allocsim.BuiltinScenario(name, 0)
+			res := exhaustive(t, mustSim(t, allocsim.Config{Scenario: sc, Mutant: mut}))
+			if got := violationName(t, res); got != inv {
+				t.Errorf("%s %s: violation %q, want %q", name, mut, got, inv)
+			}
+		}
+	}
+}
+
+// TestFindingOSReclaimRace: v2.1.7 claims an abandoned OS segment on free
+// with a CAS of thread_id from 0 (arena.c: _mi_arena_segment_clear_abandoned),
+// while mi_segment_abandon has stored thread_id = 0 before
+// _mi_arena_segment_mark_abandoned publishes the segment: a freeing thread
+// claims a segment its owner still holds. v2.3.0+ keep OS segments on a
+// locked list that the segment joins only when it is published.
+func TestFindingOSReclaimRace(t *testing.T) {
+	sc := loadScenario(t, "../scenarios/os-reclaim-race.scn")
+	for _, c := range []struct {
+		src  allocsim.Source
+		want string
+	}{{allocsim.V217, "unique-claim"}, {allocsim.V230, ""}, {allocsim.V241, ""}} {
+		res := exhaustive(t, mustSim(t, allocsim.Config{Scenario: sc, Source: c.src}))
+		if got := violationName(t, res); got != c.want {
+			t.Errorf("%s: violation %q, want %q", c.src, got, c.want)
+		}
+	}
+}
+
+// TestFindingForceAbandon: with target_segments_per_thread = 2 (v2.3.0+),
+// mi_segment_force_abandon decides which page is the last one before
+// _mi_page_force_abandon runs the heap's delayed frees, which can free
+// another page of the same segment; abandoning the current page then
+// publishes the segment while the walk goes on over it (strict
+// no-access-after-publish), and dont_free, still set, makes the next
+// owner's mi_segment_free return early: the segment is leaked (harmful
+// form: segment-used-count, a live segment with no page).
+func TestFindingForceAbandon(t *testing.T) {
+	sc := loadScenario(t, "../scenarios/force-abandon.scn")
+	for _, src := range []allocsim.Source{allocsim.V241, allocsim.V230} {
+		for _, c := range []struct {
+			harmful bool
+			want    string
+		}{{false, "no-access-after-publish"}, {true, "segment-used-count"}} {
+			res := exhaustive(t, mustSim(t, allocsim.Config{Scenario: sc, Source: src, HarmfulPublish: c.harmful}))
+			if got := violationName(t, res); got != c.want {
+				t.Errorf("%s harmful=%v: violation %q, want %q", src, c.harmful, got, c.want)
+			}
+		}
+	}
+	if _, err := allocsim.New(allocsim.Config{Scenario: sc, Source: allocsim.V217}); err == nil {
+		t.Errorf("v2.1.7 accepted target-segments-per-thread, an option it does not have")
+	}
+}
