@@ -34,54 +34,62 @@ type StepInfo struct {
 	Field string // the shared field accessed
 	Cite  string // C function it models (file: function)
 	acc   access
+	kind  accessKind
 }
 
 var stepInfos = map[uint8]StepInfo{
-	pcFLoad:         {"free.load-thread-id", "segment->thread_id", "free.c: mi_free / mi_free_block_mt / _mi_segment_attempt_reclaim", access{mode: ModeRelaxed}},
-	pcFUnclaim:      {"free.unclaim-abandoned", "arena->blocks_abandoned, subproc->abandoned_count", "arena-abandon.c: _mi_arena_segment_clear_abandoned", access{mode: ModeAcqRel}},
-	pcFRdBit:        {"free.read-abandoned-bit", "arena->blocks_abandoned", "BUG_C: _mi_arena_segment_clear_abandoned as load-then-clear", access{mode: ModePlain}},
-	pcFClrBit:       {"free.clear-abandoned-bit", "arena->blocks_abandoned, subproc->abandoned_count", "BUG_C: _mi_arena_segment_clear_abandoned as load-then-clear", access{mode: ModePlain}},
-	pcFPush:         {"free.push-xthread-free", "page->xthread_free", "free.c: mi_free_block_delayed_mt", access{mode: ModeRelease}},
-	pcRcTID:         {"reclaim.store-thread-id", "segment->thread_id", "segment.c: mi_segment_reclaim", access{mode: ModeRelease}},
-	pcRcXchg:        {"reclaim.collect-xthread-free", "page->xthread_free", "page.c: _mi_page_thread_free_collect (from mi_segment_reclaim)", access{mode: ModeAcqRel}},
-	pcCfXchg:        {"check-free.collect-xthread-free", "page->xthread_free", "page.c: _mi_page_thread_free_collect (from mi_segment_check_free)", access{mode: ModeAcqRel}},
-	pcSlotFree:      {"segment-free.release-slot", "segment->thread_id, arena->blocks_inuse", "segment.c: mi_segment_os_free; arena.c: _mi_arena_free", access{direct: true}},
-	pcAbTID:         {"abandon.store-thread-id", "segment->thread_id", "segment.c: mi_segment_abandon", access{direct: true}},
-	pcMark:          {"abandon.mark-abandoned", "arena->blocks_abandoned, subproc->abandoned_count", "arena-abandon.c: _mi_arena_segment_mark_abandoned", access{mode: ModeAcqRel}},
-	pcSubproc:       {"abandon.read-subproc", "segment->subproc, subproc->abandoned_count", "BUG_SUBPROC: _mi_arena_segment_mark_abandoned before b1188ea3", access{mode: ModeRelaxed}},
-	pcAXchg:         {"malloc.collect-xthread-free", "page->xthread_free", "page.c: _mi_page_free_collect (from mi_page_queue_find_free_ex)", access{mode: ModeAcqRel}},
-	pcTrCnt:         {"cursor.load-abandoned-count", "subproc->abandoned_count", "segment.c: mi_segment_get_reclaim_tries; arena-abandon.c: _mi_arena_field_cursor_init", access{mode: ModeRelaxed}},
-	pcTrMap:         {"cursor.load-bitmap", "arena->blocks_abandoned", "arena-abandon.c: mi_arena_segment_clear_abandoned_next_field", access{mode: ModeRelaxed}},
-	pcTrUnclaim:     {"cursor.unclaim-abandoned", "arena->blocks_abandoned, subproc->abandoned_count", "arena-abandon.c: mi_arena_segment_clear_abandoned_at", access{mode: ModeAcqRel}},
-	pcSlotClaim:     {"segment-alloc.claim-slot", "arena->blocks_inuse", "segment.c: mi_segment_alloc; arena.c: _mi_arena_alloc_aligned", access{mode: ModeAcqRel}},
-	pcExXchg:        {"exit.collect-xthread-free", "page->xthread_free", "page.c: _mi_page_free_collect(force) (from mi_heap_collect_ex)", access{mode: ModeAcqRel}},
-	pcFCasTF:        {"free.cas-xthread-free", "page->xthread_free", "free.c: mi_free_block_delayed_mt (push, or set MI_DELAYED_FREEING)", access{mode: ModeRelease}},
-	pcFLoadHeap:     {"free.load-xheap", "page->xheap", "free.c: mi_free_block_delayed_mt", access{mode: ModeAcquire}},
-	pcFPushDelayed:  {"free.push-heap-delayed", "heap->thread_delayed_free", "free.c: mi_free_block_delayed_mt", access{mode: ModeRelease}},
-	pcFResetDelayed: {"free.reset-delayed-freeing", "page->xthread_free", "free.c: mi_free_block_delayed_mt", access{mode: ModeRelease}},
-	pcDfTake:        {"delayed.take-list", "heap->thread_delayed_free", "page.c: _mi_heap_delayed_free_partial", access{mode: ModeAcqRel}},
-	pcDfUse:         {"delayed.use-delayed-free", "page->xthread_free", "page.c: _mi_page_try_use_delayed_free (from _mi_free_delayed_block)", access{mode: ModeRelease}},
-	pcDfXchg:        {"delayed.collect-xthread-free", "page->xthread_free", "page.c: _mi_page_free_collect (from _mi_free_delayed_block)", access{mode: ModeAcqRel}},
-	pcDfRepush:      {"delayed.repush", "heap->thread_delayed_free", "page.c: _mi_heap_delayed_free_partial", access{mode: ModeRelease}},
-	pcExNever:       {"exit.never-delayed-free", "page->xthread_free", "heap.c: mi_heap_page_never_delayed_free -> page.c: _mi_page_use_delayed_free", access{mode: ModeRelease}},
-	pcRcHeap:        {"reclaim.store-xheap", "page->xheap", "segment.c: mi_segment_reclaim -> mi_page_set_heap", access{mode: ModeRelease}},
-	pcRcUse:         {"reclaim.use-delayed-free", "page->xthread_free", "segment.c: mi_segment_reclaim -> _mi_page_use_delayed_free(override)", access{mode: ModeRelease}},
-	pcToFullXchg:    {"malloc.to-full-collect", "page->xthread_free", "page.c: mi_page_to_full -> _mi_page_free_collect", access{mode: ModeAcqRel}},
-	pcOsLockMark:    {"abandon.os-lock-append", "subproc->abandoned_os_lock, abandoned_os_list, abandoned_count", "arena-abandon.c: mi_arena_segment_os_mark_abandoned", access{mode: ModeLock}},
-	pcOsUnlockMark:  {"abandon.os-unlock", "subproc->abandoned_os_lock", "arena-abandon.c: mi_arena_segment_os_mark_abandoned", access{mode: ModeLock}},
-	pcOsTryLockFree: {"free.os-trylock-unlink", "subproc->abandoned_os_lock, abandoned_os_list, segment->thread_id", "arena-abandon.c: mi_arena_segment_os_clear_abandoned(take_lock)", access{mode: ModeLock}},
-	pcOsUnlockFree:  {"free.os-unlock", "subproc->abandoned_os_lock", "arena-abandon.c: mi_arena_segment_os_clear_abandoned(take_lock)", access{mode: ModeLock}},
-	pcOsCasTID:      {"free.cas-thread-id", "segment->thread_id, abandoned_count", "v2.1.7 arena.c: _mi_arena_segment_clear_abandoned (OS segment)", access{mode: ModeAcqRel}},
-	pcOsVisitLock:   {"cursor.os-visit-trylock", "subproc->abandoned_os_visit_lock", "arena-abandon.c: mi_arena_segment_clear_abandoned_next_list", access{mode: ModeLock}},
-	pcOsLockPop:     {"cursor.os-lock-pop", "subproc->abandoned_os_lock, abandoned_os_list, abandoned_count", "arena-abandon.c: mi_arena_segment_clear_abandoned_next_list", access{mode: ModeLock}},
-	pcOsUnlockPop:   {"cursor.os-unlock", "subproc->abandoned_os_lock", "arena-abandon.c: mi_arena_segment_clear_abandoned_next_list", access{mode: ModeLock}},
-	pcOsVisitUnlock: {"cursor.os-visit-unlock", "subproc->abandoned_os_visit_lock", "arena-abandon.c: _mi_arena_field_cursor_done", access{mode: ModeLock}},
-	pcFAXchg:        {"force-abandon.collect-xthread-free", "page->xthread_free", "segment.c: mi_segment_force_abandon -> _mi_page_free_collect", access{mode: ModeAcqRel}},
-	pcFANever:       {"force-abandon.never-delayed-free", "page->xthread_free", "page.c: _mi_page_force_abandon -> _mi_page_use_delayed_free(NEVER)", access{mode: ModeRelease}},
-	pcFAWalkPub:     {"force-abandon.walk-published", "segment->slices (published segment)", "segment.c: mi_segment_force_abandon (loop after the segment was abandoned)", access{mode: ModePlain}},
-	pcFAClearPub:    {"force-abandon.clear-dont-free", "segment->dont_free, segment->used (published segment)", "segment.c: mi_segment_force_abandon (after the loop)", access{mode: ModePlain}},
-	pcSend:          {"handoff.send", "mailbox", "scenario device (release)", access{mode: ModeRelease}},
-	pcRecv:          {"handoff.recv", "mailbox", "scenario device (acquire)", access{mode: ModeAcquire}},
+	pcFLoad:         {"free.load-thread-id", "segment->thread_id", "free.c: mi_free / mi_free_block_mt / _mi_segment_attempt_reclaim", access{mode: ModeRelaxed}, 0},
+	pcFUnclaim:      {"free.unclaim-abandoned", "arena->blocks_abandoned, subproc->abandoned_count", "arena-abandon.c: _mi_arena_segment_clear_abandoned", access{mode: ModeAcqRel}, 0},
+	pcFRdBit:        {"free.read-abandoned-bit", "arena->blocks_abandoned", "BUG_C: _mi_arena_segment_clear_abandoned as load-then-clear", access{mode: ModePlain}, 0},
+	pcFClrBit:       {"free.clear-abandoned-bit", "arena->blocks_abandoned, subproc->abandoned_count", "BUG_C: _mi_arena_segment_clear_abandoned as load-then-clear", access{mode: ModePlain}, 0},
+	pcFPush:         {"free.push-xthread-free", "page->xthread_free", "free.c: mi_free_block_delayed_mt", access{mode: ModeRelease}, 0},
+	pcRcTID:         {"reclaim.store-thread-id", "segment->thread_id", "segment.c: mi_segment_reclaim", access{mode: ModeRelease}, 0},
+	pcRcXchg:        {"reclaim.collect-xthread-free", "page->xthread_free", "page.c: _mi_page_thread_free_collect (from mi_segment_reclaim)", access{mode: ModeAcqRel}, 0},
+	pcCfXchg:        {"check-free.collect-xthread-free", "page->xthread_free", "page.c: _mi_page_thread_free_collect (from mi_segment_check_free)", access{mode: ModeAcqRel}, 0},
+	pcSlotFree:      {"segment-free.release-slot", "segment->thread_id, arena->blocks_inuse", "segment.c: mi_segment_os_free; arena.c: _mi_arena_free", access{direct: true}, 0},
+	pcAbTID:         {"abandon.store-thread-id", "segment->thread_id", "segment.c: mi_segment_abandon", access{direct: true}, 0},
+	pcMark:          {"abandon.mark-abandoned", "arena->blocks_abandoned, subproc->abandoned_count", "arena-abandon.c: _mi_arena_segment_mark_abandoned", access{mode: ModeAcqRel}, 0},
+	pcSubproc:       {"abandon.read-subproc", "segment->subproc, subproc->abandoned_count", "BUG_SUBPROC: _mi_arena_segment_mark_abandoned before b1188ea3", access{mode: ModeRelaxed}, 0},
+	pcAXchg:         {"malloc.collect-xthread-free", "page->xthread_free", "page.c: _mi_page_free_collect (from mi_page_queue_find_free_ex)", access{mode: ModeAcqRel}, 0},
+	pcTrCnt:         {"cursor.load-abandoned-count", "subproc->abandoned_count", "segment.c: mi_segment_get_reclaim_tries; arena-abandon.c: _mi_arena_field_cursor_init", access{mode: ModeRelaxed}, 0},
+	pcTrMap:         {"cursor.load-bitmap", "arena->blocks_abandoned", "arena-abandon.c: mi_arena_segment_clear_abandoned_next_field", access{mode: ModeRelaxed}, 0},
+	pcTrUnclaim:     {"cursor.unclaim-abandoned", "arena->blocks_abandoned, subproc->abandoned_count", "arena-abandon.c: mi_arena_segment_clear_abandoned_at", access{mode: ModeAcqRel}, 0},
+	pcSlotClaim:     {"segment-alloc.claim-slot", "arena->blocks_inuse", "segment.c: mi_segment_alloc; arena.c: _mi_arena_alloc_aligned", access{mode: ModeAcqRel}, 0},
+	pcExXchg:        {"exit.collect-xthread-free", "page->xthread_free", "page.c: _mi_page_free_collect(force) (from mi_heap_collect_ex)", access{mode: ModeAcqRel}, 0},
+	pcFCasTF:        {"free.cas-xthread-free", "page->xthread_free", "free.c: mi_free_block_delayed_mt (push, or set MI_DELAYED_FREEING)", access{mode: ModeRelease}, 0},
+	pcFLoadHeap:     {"free.load-xheap", "page->xheap", "free.c: mi_free_block_delayed_mt", access{mode: ModeAcquire}, 0},
+	pcFPushDelayed:  {"free.push-heap-delayed", "heap->thread_delayed_free", "free.c: mi_free_block_delayed_mt", access{mode: ModeRelease}, 0},
+	pcFResetDelayed: {"free.reset-delayed-freeing", "page->xthread_free", "free.c: mi_free_block_delayed_mt", access{mode: ModeRelease}, 0},
+	pcDfTake:        {"delayed.take-list", "heap->thread_delayed_free", "page.c: _mi_heap_delayed_free_partial", access{mode: ModeAcqRel}, 0},
+	pcDfUse:         {"delayed.use-delayed-free", "page->xthread_free", "page.c: _mi_page_try_use_delayed_free (from _mi_free_delayed_block)", access{mode: ModeRelease}, 0},
+	pcDfXchg:        {"delayed.collect-xthread-free", "page->xthread_free", "page.c: _mi_page_free_collect (from _mi_free_delayed_block)", access{mode: ModeAcqRel}, 0},
+	pcDfRepush:      {"delayed.repush", "heap->thread_delayed_free", "page.c: _mi_heap_delayed_free_partial", access{mode: ModeRelease}, 0},
+	pcExNever:       {"exit.never-delayed-free", "page->xthread_free", "heap.c: mi_heap_page_never_delayed_free -> page.c: _mi_page_use_delayed_free", access{mode: ModeRelease}, 0},
+	pcRcHeap:        {"reclaim.store-xheap", "page->xheap", "segment.c: mi_segment_reclaim -> mi_page_set_heap", access{mode: ModeRelease}, 0},
+	pcRcUse:         {"reclaim.use-delayed-free", "page->xthread_free", "segment.c: mi_segment_reclaim -> _mi_page_use_delayed_free(override)", access{mode: ModeRelease}, 0},
+	pcToFullXchg:    {"malloc.to-full-collect", "page->xthread_free", "page.c: mi_page_to_full -> _mi_page_free_collect", access{mode: ModeAcqRel}, 0},
+	pcOsLockMark:    {"abandon.os-lock-append", "subproc->abandoned_os_lock, abandoned_os_list, abandoned_count", "arena-abandon.c: mi_arena_segment_os_mark_abandoned", access{mode: ModeLock}, 0},
+	pcOsUnlockMark:  {"abandon.os-unlock", "subproc->abandoned_os_lock", "arena-abandon.c: mi_arena_segment_os_mark_abandoned", access{mode: ModeLock}, 0},
+	pcOsTryLockFree: {"free.os-trylock-unlink", "subproc->abandoned_os_lock, abandoned_os_list, segment->thread_id", "arena-abandon.c: mi_arena_segment_os_clear_abandoned(take_lock)", access{mode: ModeLock}, 0},
+	pcOsUnlockFree:  {"free.os-unlock", "subproc->abandoned_os_lock", "arena-abandon.c: mi_arena_segment_os_clear_abandoned(take_lock)", access{mode: ModeLock}, 0},
+	pcOsCasTID:      {"free.cas-thread-id", "segment->thread_id, abandoned_count", "v2.1.7 arena.c: _mi_arena_segment_clear_abandoned (OS segment)", access{mode: ModeAcqRel}, 0},
+	pcOsVisitLock:   {"cursor.os-visit-trylock", "subproc->abandoned_os_visit_lock", "arena-abandon.c: mi_arena_segment_clear_abandoned_next_list", access{mode: ModeLock}, 0},
+	pcOsLockPop:     {"cursor.os-lock-pop", "subproc->abandoned_os_lock, abandoned_os_list, abandoned_count", "arena-abandon.c: mi_arena_segment_clear_abandoned_next_list", access{mode: ModeLock}, 0},
+	pcOsUnlockPop:   {"cursor.os-unlock", "subproc->abandoned_os_lock", "arena-abandon.c: mi_arena_segment_clear_abandoned_next_list", access{mode: ModeLock}, 0},
+	pcOsVisitUnlock: {"cursor.os-visit-unlock", "subproc->abandoned_os_visit_lock", "arena-abandon.c: _mi_arena_field_cursor_done", access{mode: ModeLock}, 0},
+	pcFAXchg:        {"force-abandon.collect-xthread-free", "page->xthread_free", "segment.c: mi_segment_force_abandon -> _mi_page_free_collect", access{mode: ModeAcqRel}, 0},
+	pcFANever:       {"force-abandon.never-delayed-free", "page->xthread_free", "page.c: _mi_page_force_abandon -> _mi_page_use_delayed_free(NEVER)", access{mode: ModeRelease}, 0},
+	pcFAWalkPub:     {"force-abandon.walk-published", "segment->slices (published segment)", "segment.c: mi_segment_force_abandon (loop after the segment was abandoned)", access{mode: ModePlain}, 0},
+	pcFAClearPub:    {"force-abandon.clear-dont-free", "segment->dont_free, segment->used (published segment)", "segment.c: mi_segment_force_abandon (after the loop)", access{mode: ModePlain}, 0},
+	pcSend:          {"handoff.send", "mailbox", "scenario device (release)", access{mode: ModeRelease}, 0},
+	pcRecv:          {"handoff.recv", "mailbox", "scenario device (acquire)", access{mode: ModeAcquire}, 0},
+}
+
+func init() {
+	for pc, si := range stepInfos {
+		si.kind = kindOf(pc)
+		stepInfos[pc] = si
+	}
 }
 
 func labelOf(pc uint8) string {
@@ -104,18 +112,61 @@ func StepInfoOf(label string) (StepInfo, bool) {
 	return StepInfo{}, false
 }
 
-// ModeOf returns the memory order of a step kind under m's language mode:
-// a direct expression on an _Atomic field is a seq_cst access in C11 and
-// C++, and a plain access in MSVC's C mode (include/mimalloc/atomic.h
-// defines _Atomic(T) as T there).
+// accessKind says what kind of operation a step's shared access is, which
+// decides what MSVC's C mode compiles it to.
+type accessKind uint8
+
+const (
+	kindRMW   accessKind = iota // CAS, exchange, fetch_and/or/add: _Interlocked* in MSVC-C
+	kindLoad                    // mi_atomic_load_*
+	kindStore                   // mi_atomic_store_*
+	kindLock                    // mi_lock_* (a mutex)
+	kindFixed                   // plain by construction (seeded bugs, scenario device)
+)
+
+func kindOf(pc uint8) accessKind {
+	switch pc {
+	case pcFLoad, pcTrCnt, pcTrMap, pcFLoadHeap, pcSubproc:
+		return kindLoad
+	case pcRcTID, pcRcHeap:
+		return kindStore
+	case pcOsLockMark, pcOsUnlockMark, pcOsTryLockFree, pcOsUnlockFree, pcOsVisitLock, pcOsLockPop, pcOsUnlockPop, pcOsVisitUnlock:
+		return kindLock
+	case pcFRdBit, pcFClrBit, pcFAWalkPub, pcFAClearPub, pcSend, pcRecv:
+		return kindFixed
+	}
+	return kindRMW
+}
+
+// ModeOf returns the memory order of a step kind in m's language mode and
+// source tag (include/mimalloc/atomic.h):
+//   - a direct expression on an _Atomic field is seq_cst in C11 and C++ and
+//     a plain access in MSVC's C mode, where _Atomic(T) is T;
+//   - in MSVC's C mode every read-modify-write is an _Interlocked* intrinsic
+//     (a full barrier: seq_cst); up to v2.3.0 mi_atomic_load_* and
+//     mi_atomic_store_* are plain accesses on x86/x64, from v2.4.1 (60a1f3bc)
+//     __iso_volatile_load/store (atomic, unordered on x86/x64: relaxed);
+//   - otherwise the order the mi_atomic_* macro names.
 func (m *Sim) ModeOf(si StepInfo) Mode {
-	if !si.acc.direct {
+	if si.acc.direct {
+		if m.cfg.Lang == LangMSVC {
+			return ModePlain
+		}
+		return ModeSeqCst
+	}
+	if m.cfg.Lang != LangMSVC {
 		return si.acc.mode
 	}
-	if m.cfg.Lang == LangMSVC {
+	switch si.kind {
+	case kindRMW:
+		return ModeSeqCst
+	case kindLoad, kindStore:
+		if m.cfg.Source == V241 {
+			return ModeRelaxed
+		}
 		return ModePlain
 	}
-	return ModeSeqCst
+	return si.acc.mode
 }
 
 // CoalesceReadMode is the memory order of the thread_id read inside
@@ -127,7 +178,8 @@ func (m *Sim) ModeOf(si StepInfo) Mode {
 // change the value it reads (scenario steps carry a "+coalesce" suffix).
 func (m *Sim) CoalesceReadMode() Mode {
 	if m.cfg.Source == V241 || m.cfg.Patches.Has(PatchA) {
-		return ModeRelaxed
+		// mi_atomic_load_relaxed: in MSVC-C a plain load up to v2.3.0
+		return m.ModeOf(StepInfo{acc: access{mode: ModeRelaxed}, kind: kindLoad})
 	}
 	return m.ModeOf(StepInfo{acc: access{direct: true}})
 }
