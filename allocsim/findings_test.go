@@ -134,3 +134,30 @@ func TestFindingForceAbandon(t *testing.T) {
 		t.Errorf("v2.1.7 accepted target-segments-per-thread, an option it does not have")
 	}
 }
+
+// TestLangModesSameTransitions: the search is sequentially consistent, so a
+// language mode changes only the access modes recorded on the steps: the
+// state spaces (and verdicts) are identical in c11, cxx and msvc-c.
+func TestLangModesSameTransitions(t *testing.T) {
+	for _, name := range []string{"S1", "S2", "../scenarios/os-reclaim-race.scn"} {
+		for _, src := range []allocsim.Source{allocsim.V241, allocsim.V230, allocsim.V217} {
+			var first sched.Result
+			for k, lang := range []allocsim.Lang{allocsim.LangC11, allocsim.LangCXX, allocsim.LangMSVC} {
+				var sc *allocsim.Scenario
+				if name[0] == 'S' {
+					sc, _ = allocsim.BuiltinScenario(name, 0)
+				} else {
+					sc = loadScenario(t, name)
+				}
+				res := exhaustive(t, mustSim(t, allocsim.Config{Scenario: sc, Source: src, Lang: lang}))
+				if k == 0 {
+					first = res
+					continue
+				}
+				if res.Verdict != first.Verdict || res.States != first.States || res.Transitions != first.Transitions {
+					t.Errorf("%s %s %s: %v %d/%d, c11: %v %d/%d", name, src, lang, res.Verdict, res.States, res.Transitions, first.Verdict, first.States, first.Transitions)
+				}
+			}
+		}
+	}
+}

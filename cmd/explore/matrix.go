@@ -186,7 +186,7 @@ func (f matrixFlags) rows() ([]*matrixRow, error) {
 }
 
 // runRows runs the rows on f.workers goroutines, printing a progress line
-// on diag as each finishes. A panic in a run is recorded as its error.
+// on diag as each starts and finishes. A panic in a run is recorded as its error.
 func runRows(ctx context.Context, rows []*matrixRow, f matrixFlags, diag io.Writer) {
 	var mu sync.Mutex // serialises diag
 	jobs := make(chan int)
@@ -197,6 +197,9 @@ func runRows(ctx context.Context, rows []*matrixRow, f matrixFlags, diag io.Writ
 			defer wg.Done()
 			for k := range jobs {
 				r := rows[k]
+				mu.Lock()
+				fmt.Fprintf(diag, "[%d/%d] %s: searching...\n", k+1, len(rows), r.name)
+				mu.Unlock()
 				runRow(ctx, r, f.out)
 				mu.Lock()
 				fmt.Fprintf(diag, "[%d/%d] %s ... %s\n", k+1, len(rows), r.name, r.progress())
