@@ -21,34 +21,6 @@ import (
 // read-modify-write); a loop that waits for another thread is a step that is
 // disabled while it would spin.
 
-// fullFree is the remote free path of the full model: the CAS on
-// xthread_free. v2.4.1: free.c: mi_free_block_delayed_mt (weak CAS, release).
-func (r *run) freeCasThreadFree() {
-	t := r.t
-	reg := r.op().A
-	x, bit := decode(t.Regs[reg])
-	g := segOf(x)
-	p := r.sl(x)
-	if !r.s.Segs[g].Live || p.BlockSize < model.BlockPage0 || p.Live&bit == 0 {
-		r.fault(model.FaultUseAfterFree, g, sliceOf(x))
-		r.finishOp()
-		return
-	}
-	if p.Delayed == model.UseDelayedFree {
-		p.Delayed = model.DelayedFreeing // the block is not pushed here
-		t.CI = x
-		t.PC = pcFLoadHeap
-		return
-	}
-	if p.XThreadFree&bit != 0 || p.Free&bit != 0 {
-		r.fault(model.FaultDoubleFree, g, sliceOf(x))
-	}
-	p.Live &^= bit
-	p.XThreadFree |= bit
-	t.Regs[reg] = 0
-	r.finishOp()
-}
-
 // freeLoadHeap reads page->xheap (acquire) while the page is
 // MI_DELAYED_FREEING. v2.4.1: free.c: mi_free_block_delayed_mt.
 func (r *run) freeLoadHeap() {

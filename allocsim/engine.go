@@ -224,7 +224,7 @@ func (r *run) shared() string {
 		r.pageThreadFreeCollect(t.CI, r.op().Kind != OpCollect) // force = collect >= MI_FORCE
 		t.PC = pcExitPg
 	case pcFCasTF:
-		r.freeCasThreadFree()
+		r.freeBlockDelayedMT()
 	case pcFLoadHeap:
 		r.freeLoadHeap()
 	case pcFPushDelayed:
@@ -756,9 +756,21 @@ func (r *run) segmentFree() {
 		return
 	}
 	r.s.Segs[g].Busy = true
+	r.removeFreeSpans(g, false)
+	t.PC = pcSlotFree
+}
+
+// removeFreeSpans takes every free span of segment g out of this thread's
+// span queues (huge segments have none queued); keepFree marks the spans
+// free again afterwards, as mi_segment_abandon does. v2.4.1: segment.c:
+// mi_segment_free / mi_segment_abandon -> mi_segment_span_remove_from_queue.
+func (r *run) removeFreeSpans(g int, keepFree bool) {
 	for i := 0; i < r.m.nsl; {
 		if r.slice(g, i).BlockSize == model.BlockFree && !r.s.Segs[g].Huge {
 			r.spanQueueDelete(gidx(g, i))
+			if keepFree {
+				r.slice(g, i).BlockSize = model.BlockFree
+			}
 		}
 		n := int(r.slice(g, i).SliceCount)
 		if n == 0 {
@@ -766,7 +778,6 @@ func (r *run) segmentFree() {
 		}
 		i += n
 	}
-	t.PC = pcSlotFree
 }
 
 // segmentOSFree returns the slot to the arena (thread_id := 0 folded in).
@@ -799,18 +810,8 @@ func (r *run) segmentAbandon() {
 	sg := &r.s.Segs[g]
 	r.assertHolder(g)
 	sg.Busy = true
-	for i := 0; i < r.m.nsl; {
-		if r.slice(g, i).BlockSize == model.BlockFree {
-			if r.m.cfg.Mutant != MutBugB {
-				r.spanQueueDelete(gidx(g, i))
-			}
-			r.slice(g, i).BlockSize = model.BlockFree // keep it free
-		}
-		n := int(r.slice(g, i).SliceCount)
-		if n == 0 {
-			n = 1
-		}
-		i += n
+	if r.m.cfg.Mutant != MutBugB { // BUG_B forgets this
+		r.removeFreeSpans(g, true)
 	}
 	t.PC = pcAbTID
 }
@@ -1014,21 +1015,29 @@ func (r *run) freeUnclaim() {
 	t.PC = pcRcTID
 }
 
-// freeBlockDelayedMT pushes the block on its page's xthread_free.
-// v2.4.1: free.c: mi_free_block_delayed_mt (CAS loop, release).
+// freeBlockDelayedMT is the CAS on the page's xthread_free of a
+// cross-thread free: it pushes the block, or, on a page in
+// MI_USE_DELAYED_FREE (full model), switches it to MI_DELAYED_FREEING
+// without pushing and goes on with the heap's delayed list (delayed.go).
+// v2.4.1: free.c: mi_free_block_delayed_mt (weak CAS, release).
 func (r *run) freeBlockDelayedMT() {
 	t := r.t
-	s := r.s
 	reg := r.op().A
 	x, bit := decode(t.Regs[reg])
 	g := segOf(x)
 	p := r.sl(x)
-	if !s.Segs[g].Live || p.BlockSize < model.BlockPage0 || p.Live&bit == 0 {
+	if !r.s.Segs[g].Live || p.BlockSize < model.BlockPage0 || p.Live&bit == 0 {
 		r.fault(model.FaultUseAfterFree, g, sliceOf(x))
 		r.finishOp()
 		return
 	}
-	if p.XThreadFree&bit != 0 || p.Free&bit != 0 {
+	if !r.m.spin() && p.Delayed == model.UseDelayedFree {
+		p.Delayed = model.DelayedFreeing // the block is not pushed here
+		t.CI = x
+		t.PC = pcFLoadHeap
+		return
+	}
+	if (p.XThreadFree|p.Free|p.LocalFree)&bit != 0 {
 		r.fault(model.FaultDoubleFree, g, sliceOf(x))
 	}
 	p.Live &^= bit
