@@ -47,10 +47,11 @@ explore-smoke: build
 replay-corpus:
 	$(GO) test -count=1 -run TestCorpus ./traces/
 
-## bench: long searches (S3 exhaustive at full fidelity and under the SPIN
-## abstraction) and step throughput; not part of `make test`.
+## bench: mimcheck against SPIN on the reference scenarios (scripts/bench.sh,
+## table into BENCHMARKS.md), S3 at full fidelity, and step throughput.
+## Long: not part of `make test`.
 bench: build
-	./bin/explore run --scenario S3 --abstraction spin --out out
+	STRATEGIES="$${STRATEGIES:-dfs}" WORKERS="$${WORKERS:-1 2}" scripts/bench.sh bench-table.md
 	for src in v2.4.1 v2.3.0; do for p in none B; do \
 	  ./bin/explore run --scenario S3 --source $$src --patch $$p --out out || exit $$?; done; done
-	$(GO) test -run XXX -bench . -benchtime 2s ./sched/
+	$(GO) test -run XXX -bench . -benchtime 2s ./sched/ ./allocsim/
