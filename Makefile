@@ -3,7 +3,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 PKGS := ./...
 
-.PHONY: explore test test-short verify purity fmt-check vet bench explore-smoke replay-corpus build
+.PHONY: explore test test-short verify purity fmt-check vet bench explore-smoke replay-corpus build prop soak mutants fuzz-schedule
 
 build:
 	$(GO) build -o bin/explore ./cmd/explore
@@ -55,3 +55,26 @@ bench: build
 	for src in v2.4.1 v2.3.0; do for p in none B; do \
 	  ./bin/explore run --scenario S3 --source $$src --patch $$p --out out || exit $$?; done; done
 	$(GO) test -run XXX -bench . -benchtime 2s ./sched/ ./allocsim/
+
+## prop: the gopter property tests alone (seed logged; MIMCHECK_SEED replays it).
+prop:
+	$(GO) test -count=1 -v -run Prop ./properties/
+
+## soak: a long property campaign on both cores; failing traces go to soak-out/.
+soak:
+	mkdir -p soak-out
+	for i in 1 2; do MIMCHECK_SEED=$$(( $$(date +%s) * 10 + $$i )) MIMCHECK_PROP_RUNS=$${MIMCHECK_PROP_RUNS:-500000} \
+	  MIMCHECK_TRACE_DIR=$(CURDIR)/soak-out $(GO) test ./properties/ -run Prop -timeout 0 -count=1 > soak-out/log$$i.txt 2>&1 & done; wait
+	@grep -h -E '^(ok|FAIL|--- FAIL)' soak-out/log*.txt
+
+## mutants: the property suite must fail, shrink and print a replay command on every seeded bug.
+mutants:
+	for m in BUG_A BUG_A1 BUG_B BUG_C BUG_SUBPROC; do \
+	  if MIMCHECK_MUTANT=$$m $(GO) test ./properties/ -run TestPropNoViolation -count=1 > /dev/null; then echo "$$m: not found"; exit 1; else echo "$$m: found"; fi; done
+
+FUZZTIME ?= 30s
+## fuzz-schedule: native fuzzing over raw schedule bytes (and fuzz-parse over the trace parser).
+fuzz-schedule:
+	$(GO) test ./properties/ -run '^$$' -fuzz FuzzSchedule -fuzztime $(FUZZTIME)
+fuzz-parse:
+	$(GO) test ./traces/ -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
