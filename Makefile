@@ -30,12 +30,15 @@ vet:
 	$(GO) vet $(PKGS)
 
 ## purity: model, allocsim and sched import no clock, randomness, os, sync or unsafe
-## (sched/rand.go alone may use math/rand/v2's PCG).
+## (sched/rand.go alone may use math/rand/v2's PCG; sched/parallel.go alone
+## may use sync and sync/atomic: the parallel engine, see sched/doc.go).
 purity:
 	@bad=$$($(GO) list -f '{{join .Imports "\n"}}' ./model ./allocsim | grep -E '^(time|math/rand|math/rand/v2|os|sync|sync/atomic|hash/maphash|unsafe)$$'); \
 	if [ -n "$$bad" ]; then echo "purity: model/allocsim import $$bad"; exit 1; fi
-	@bad=$$($(GO) list -f '{{join .Imports "\n"}}' ./sched | grep -E '^(time|math/rand|os|sync|sync/atomic|hash/maphash|unsafe|mimcheck/.*)$$'); \
+	@bad=$$($(GO) list -f '{{join .Imports "\n"}}' ./sched | grep -E '^(time|math/rand|os|hash/maphash|unsafe|mimcheck/.*)$$'); \
 	if [ -n "$$bad" ]; then echo "purity: sched imports $$bad"; exit 1; fi
+	@bad=$$(grep -l -E '"sync(/atomic)?"' sched/*.go | grep -v '^sched/parallel.go$$' | grep -v '_test.go$$'); \
+	if [ -n "$$bad" ]; then echo "purity: only sched/parallel.go may use sync: $$bad"; exit 1; fi
 	@bad=$$(grep -l '"math/rand/v2"' sched/*.go | grep -v '^sched/rand.go$$' | grep -v '_test.go$$'); \
 	if [ -n "$$bad" ]; then echo "purity: only sched/rand.go may import math/rand/v2: $$bad"; exit 1; fi
 

@@ -35,7 +35,7 @@ func benchSys(b *testing.B, name string, rounds int) traces.System {
 func benchExhaustive(b *testing.B, name string, rounds int, opts []sched.Options) {
 	sys := benchSys(b, name, rounds)
 	for _, opt := range opts {
-		b.Run(fmt.Sprintf("base%v", opt.Exact), func(b *testing.B) {
+		b.Run(fmt.Sprintf("fp%d-workers%d", opt.Fingerprint, opt.Workers), func(b *testing.B) {
 			var r sched.Result
 			for i := 0; i < b.N; i++ {
 				r = sched.Exhaustive[model.State](context.Background(), sys, sched.NoLimits(), opt)
@@ -48,18 +48,20 @@ func benchExhaustive(b *testing.B, name string, rounds int, opts []sched.Options
 			b.ReportMetric(float64(r.Transitions)/sec, "trans/s")
 			b.ReportMetric(float64(r.States), "states")
 			b.ReportMetric(float64(r.Transitions), "transitions")
+			b.ReportMetric(r.BytesPerState, "B/state")
+			b.ReportMetric(float64(r.PeakStackStates), "peak-stack")
 		})
 	}
 }
 
 var benchOpts = []sched.Options{
-	{},
-	{Exact: true},
+	{Workers: 1},
+	{Workers: 2},
 }
 
 // BenchmarkExhaustiveS3R0Spin: S3 rounds=0, spin abstraction (293,849 states).
 func BenchmarkExhaustiveS3R0Spin(b *testing.B) {
-	benchExhaustive(b, "S3", 0, append(benchOpts, sched.Options{}))
+	benchExhaustive(b, "S3", 0, append(benchOpts, sched.Options{Workers: 1, Fingerprint: 128}))
 }
 
 // BenchmarkExhaustiveS3R12Spin: the reference workload (7,629,471 states,
@@ -127,4 +129,35 @@ func BenchmarkCheckEncode(b *testing.B) {
 		}
 		_ = t
 	})
+}
+
+// BenchmarkBFSS3R0Spin: the breadth-first engine on S3 rounds=0 with 1 and
+// 2 workers (Exhaustive with Workers >= 2 runs it too).
+func BenchmarkBFSS3R0Spin(b *testing.B) {
+	sys := benchSys(b, "S3", 0)
+	for _, w := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers%d", w), func(b *testing.B) {
+			var r sched.Result
+			// ProgressEvery 1: one call per level, to report the level shape.
+			levels, widest, small := 0, int64(0), 0
+			opt := sched.Options{Workers: w, ProgressEvery: 1, Progress: func(p sched.Progress) {
+				levels++
+				widest = max(widest, p.Frontier)
+				if p.Frontier < 4*64 {
+					small++
+				}
+			}}
+			for i := 0; i < b.N; i++ {
+				levels, widest, small = 0, 0, 0
+				r = sched.BFS[model.State](context.Background(), sys, sched.NoLimits(), opt)
+			}
+			b.ReportMetric(float64(levels), "levels")
+			b.ReportMetric(float64(widest), "widest")
+			b.ReportMetric(float64(small), "levels<256")
+			sec := b.Elapsed().Seconds() / float64(b.N)
+			b.ReportMetric(float64(r.States)/sec, "states/s")
+			b.ReportMetric(float64(r.Transitions)/sec, "trans/s")
+			b.ReportMetric(float64(r.PeakStackStates), "peak-stack")
+		})
+	}
 }

@@ -116,18 +116,20 @@ func (c *Checker) checkQueues(s *model.State, inq *[model.MaxSegments * model.Ma
 
 // markLive records a block handle held by the program; a handle held twice
 // is a block handed out twice.
-func markLive(live *[model.MaxSegments * model.MaxSlices]uint8, h uint8, where string) *Violation {
+// where and n name the holder (a register of thread n, or mailbox n); the
+// text is only built for a violation.
+func markLive(live *[model.MaxSegments * model.MaxSlices]uint8, h uint8, where string, n int) *Violation {
 	if h == 0 || h == model.NullHandle {
 		return nil
 	}
 	x := (h - 1) / model.MaxBlocks
 	bit := uint8(1) << ((h - 1) % model.MaxBlocks)
 	if int(x) >= len(live) {
-		return violation("block-conservation", "%s holds a malformed block handle %d", where, h)
+		return violation("block-conservation", "%s %d holds a malformed block handle %d", where, n, h)
 	}
 	if live[x]&bit != 0 {
 		g, i := slot(x)
-		return violation("block-conservation", "block %d of page (segment %d, slice %d) is held twice (%s)", bits.TrailingZeros8(bit), g, i, where)
+		return violation("block-conservation", "block %d of page (segment %d, slice %d) is held twice (%s %d)", bits.TrailingZeros8(bit), g, i, where, n)
 	}
 	live[x] |= bit
 	return nil
@@ -139,13 +141,13 @@ func (c *Checker) checkBlocks(s *model.State) *Violation {
 	var live [model.MaxSegments * model.MaxSlices]uint8
 	for t := 0; t < c.dims.Threads; t++ {
 		for _, h := range s.Threads[t].Regs {
-			if v := markLive(&live, h, "a register of T"+string(rune('1'+t))); v != nil {
+			if v := markLive(&live, h, "a register", t+1); v != nil {
 				return v
 			}
 		}
 	}
 	for k := 0; k < c.dims.Mailboxes; k++ {
-		if v := markLive(&live, s.Mailbox[k], "a mailbox"); v != nil {
+		if v := markLive(&live, s.Mailbox[k], "mailbox m", k); v != nil {
 			return v
 		}
 	}

@@ -60,6 +60,8 @@ func BenchmarkExhaustiveGrid(b *testing.B) {
 		{"hashed", sched.Options{}, sched.NoLimits()},
 		{"exact", sched.Options{Exact: true}, sched.NoLimits()},
 		{"hashed-bounded-2", sched.Options{}, sched.Limits{MaxPreemptions: 2}},
+		{"hashed-128", sched.Options{Fingerprint: 128}, sched.NoLimits()},
+		{"bfs-workers2", sched.Options{Workers: 2}, sched.NoLimits()},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			var r sched.Result
@@ -74,6 +76,7 @@ func BenchmarkExhaustiveGrid(b *testing.B) {
 			b.ReportMetric(ns/float64(r.States), "ns/state")
 			b.ReportMetric(ns/float64(r.Transitions), "ns/transition")
 			b.ReportMetric(float64(r.States), "states")
+			b.ReportMetric(r.BytesPerState, "B/state")
 		})
 	}
 }

@@ -2,13 +2,38 @@ package sched
 
 import "context"
 
-// Options tunes [Exhaustive].
+// Options tunes the stateful engines ([Exhaustive], [BFS],
+// [ContextBounded]).
 type Options struct {
 	// Exact keys the visited set by the state value itself
 	// (map[S]struct{}): no false merges, but each entry costs a full state.
-	// Otherwise the key is Hash128 of sys.Encode(s), 16 bytes per entry,
-	// with the collision risk reported by [Result.CollisionProbability].
+	// Otherwise the key is a fingerprint of sys.Encode(s) (see
+	// Fingerprint), with the collision risk reported by
+	// [Result.CollisionProbability].
 	Exact bool
+	// Fingerprint is the width in bits of the visited-set fingerprints of a
+	// hashed search: 64 (the default, also for 0), stored in 8-byte slots at
+	// most 3/4 full (at most 16 bytes per state), or 128 (16-byte slots).
+	// Any other value means 64.
+	Fingerprint int
+	// Workers is the number of goroutines of the search. 0 and 1 run the
+	// sequential engine. With Workers >= 2, [Exhaustive] and [BFS] run the
+	// level-synchronous parallel BFS of parallel.go, whose result does not
+	// depend on the number of workers (see the package documentation).
+	Workers int
+	// Progress, when non-nil, is called about every ProgressEvery
+	// transitions, from the goroutine that called the search. The DFS
+	// estimates the total state count with Knuth's estimator on its stack
+	// (see knuthEstimate); the BFS extrapolates the shrinking of its levels
+	// geometrically: if the last level had r times as many states as the
+	// one before and r < 1, the remaining levels are guessed to hold
+	// next*r/(1-r) states (for r >= 1 the estimate is 2*States). Both are
+	// rough estimates.
+	Progress func(Progress)
+	// ProgressEvery is the number of transitions between Progress calls;
+	// 0 means [DefaultProgressEvery]. The BFS calls Progress at most once
+	// per phase of a level.
+	ProgressEvery int64
 }
 
 // cancelCheckMask makes the searches poll ctx.Done() once every 4096 steps.
@@ -21,42 +46,56 @@ type node[S comparable] struct {
 	key    [2]uint64 // visited-set key (zero for exact sets)
 	thread int32     // thread that stepped into s; -1 for the initial state
 	pre    int32     // preemptions used on the path to s
+	dup    bool      // s was already visited: not a child to descend into
 }
 
 // frame is one state on the DFS stack. Its state is the node pool[self];
-// its unexplored successors are pool[kids : kids+nkids], of which the
-// first next have been pushed already.
+// its successors are pool[kids : kids+nkids], nnew of which are new (the
+// others are marked dup), and the first next have been dealt with.
 type frame struct {
 	self  int32
 	kids  int32
 	nkids int32
+	nnew  int32
 	next  int32
 }
 
 // dfs is the state of one Exhaustive search.
 type dfs[S comparable] struct {
-	done    <-chan struct{}
-	sys     System[S]
-	lim     Limits
-	bounded bool
-	seen    visited[S]
-	res     Result
-	hit     limitSet
-	stack   []frame
-	pool    []node[S]
-	en      []int // scratch: enabled threads of the state being expanded
+	done     <-chan struct{}
+	sys      System[S]
+	lim      Limits
+	bounded  bool
+	seen     visited[S]
+	keys     keyer[S]
+	distinct *fpTable // distinct states (without pre/last), for ContextBounded; or nil
+	dkeys    keyer[S]
+	res      Result
+	hit      limitSet
+	stack    []frame
+	pool     []node[S]
+	en       []int // scratch: enabled threads of the state being expanded
+
+	progress     func(Progress)
+	every        int64
+	nextProgress int64
+	est          knuthEstimate
 }
 
 // Exhaustive explores every state reachable from sys.Init() within lim by a
-// stateful depth-first search, and stops at the first violation.
+// stateful depth-first search, and stops at the first violation. With
+// opt.Workers >= 2 it runs the parallel breadth-first engine instead (see
+// [BFS]): the same States and Transitions for a complete search, but the
+// violation reported is BFS's shortest one.
 //
 // The search uses an explicit stack and expands each visited-set key once
 // (see [Options] for exact and hashed keys; with lim.MaxPreemptions >= 0 a
 // key also holds the preemptions used so far and the last thread stepped).
-// Expanding a state steps each enabled thread in ascending index order,
-// runs Check on every successor (including already visited ones), and
-// claims the new successors in the visited set; the search then descends
-// into them in the same order. Claiming all successors of a state at once,
+// Expanding a state steps each enabled thread in ascending index order and
+// then claims the successors in the visited set; Check runs on each new
+// successor (a state already visited passed Check when it was claimed, and
+// Check is a function of the state), and the search descends into the new
+// successors in the same order. Claiming all successors of a state at once,
 // rather than one at a time, lets their hash-table lookups overlap, which
 // matters when the table is far larger than the CPU caches. Final runs
 // once per visited key with no enabled thread.
@@ -71,21 +110,55 @@ type dfs[S comparable] struct {
 // again when reached by a shorter path; the cut is reported, so the result
 // is Partial and stays sound.
 func Exhaustive[S comparable](ctx context.Context, sys System[S], lim Limits, opt Options) Result {
-	bounded := lim.MaxPreemptions >= 0
-	d := &dfs[S]{
-		done:    ctx.Done(),
-		sys:     sys,
-		lim:     lim,
-		bounded: bounded,
-		seen:    newVisited(sys, opt.Exact, bounded),
-		res:     Result{Exact: opt.Exact},
-		stack:   make([]frame, 0, 64),
-		pool:    make([]node[S], 1, 256),
-		en:      make([]int, 0, 16),
+	if opt.Workers >= 2 {
+		return BFS(ctx, sys, lim, opt)
 	}
+	d := newDFS(ctx, sys, lim, opt)
 	d.run()
+	return d.result()
+}
+
+// newDFS prepares a sequential DFS.
+func newDFS[S comparable](ctx context.Context, sys System[S], lim Limits, opt Options) *dfs[S] {
+	bounded := lim.MaxPreemptions >= 0
+	mode := opt.mode()
+	d := &dfs[S]{
+		done:     ctx.Done(),
+		sys:      sys,
+		lim:      lim,
+		bounded:  bounded,
+		seen:     newVisited[S](mode, bounded),
+		keys:     keyer[S]{sys: sys, bounded: bounded, skip: mode == storeExact},
+		res:      Result{Exact: mode == storeExact, FingerprintBits: mode.bits(), Workers: 1},
+		stack:    make([]frame, 0, 64),
+		pool:     make([]node[S], 1, 256),
+		en:       make([]int, 0, 16),
+		progress: opt.Progress,
+		every:    opt.progressEvery(),
+	}
+	d.nextProgress = d.every
+	return d
+}
+
+// bits returns the fingerprint width of m (0 for exact).
+func (m storeMode) bits() int {
+	switch m {
+	case storeFP64:
+		return 64
+	case storeFP128:
+		return 128
+	}
+	return 0
+}
+
+// result finishes and returns the Result.
+func (d *dfs[S]) result() Result {
 	d.res.States = int64(d.seen.size())
-	d.res.finish(d.hit, lim, 0)
+	d.res.Executions = d.res.Runs
+	if d.res.States > 0 {
+		d.res.BytesPerState = float64(d.seen.bytes()) / float64(d.res.States)
+	}
+	d.res.finish(d.hit, d.lim, 0)
 	return d.res
 }
 
@@ -94,18 +167,23 @@ func (d *dfs[S]) run() {
 	root := &d.pool[0]
 	root.s = d.sys.Init()
 	root.thread = -1
+	d.res.PeakStackStates = 1
 	if err := d.sys.Check(&root.s); err != nil {
 		d.res.Violation = &Found{Err: err, Schedule: []int{}, Labels: []string{}}
 		return
 	}
-	root.key = d.seen.key(&root.s, 0, -1)
+	root.key = d.keys.key(&root.s, 0, -1)
 	d.seen.add(&root.s, 0, -1, root.key)
+	d.countDistinct(&root.s)
 	d.stack = append(d.stack, frame{self: 0})
 	if !d.expand() {
 		return
 	}
 	for len(d.stack) > 0 {
 		top := &d.stack[len(d.stack)-1]
+		for top.next < top.nkids && d.pool[top.kids+top.next].dup {
+			top.next++
+		}
 		if top.next == top.nkids {
 			d.pool = d.pool[:top.kids]
 			d.stack = d.stack[:len(d.stack)-1]
@@ -120,21 +198,28 @@ func (d *dfs[S]) run() {
 	}
 }
 
-// expand generates the successors of the state on top of the stack, checks
-// them, and claims the new ones as the frame's children. It returns false
+// countDistinct records s in the distinct-state set, if any.
+func (d *dfs[S]) countDistinct(s *S) {
+	if d.distinct != nil {
+		d.distinct.add(d.dkeys.key(s, 0, -1)[0])
+	}
+}
+
+// expand generates the successors of the state on top of the stack, claims
+// the new ones as the frame's children and checks them. It returns false
 // when the search must stop (violation, MaxStates, cancellation).
 func (d *dfs[S]) expand() bool {
 	depth := len(d.stack) - 1
 	f := &d.stack[depth]
 	self := int(f.self)
 	off := len(d.pool)
-	f.kids, f.nkids, f.next = int32(off), 0, 0
+	f.kids, f.nkids, f.nnew, f.next = int32(off), 0, 0, 0
 
 	d.en = d.sys.Enabled(&d.pool[self].s, d.en[:0])
 	if len(d.en) == 0 {
 		d.res.Runs++
 		if err := d.sys.Final(&d.pool[self].s); err != nil {
-			d.res.Violation = d.found(err, true)
+			d.res.Violation = d.found(err, -1)
 			return false
 		}
 		return true
@@ -146,7 +231,7 @@ func (d *dfs[S]) expand() bool {
 	last, pre0 := int(d.pool[self].thread), d.pool[self].pre
 	lastOn := last >= 0 && contains(d.en, last)
 
-	// Generate and check every allowed successor.
+	// Generate every allowed successor.
 	for _, i := range d.en {
 		pre := pre0
 		if lastOn && i != last {
@@ -169,22 +254,23 @@ func (d *dfs[S]) expand() bool {
 		c.label = d.sys.Step(&c.s, i)
 		c.thread, c.pre = int32(i), pre
 		d.res.Transitions++
+		c.key = d.keys.key(&c.s, int(pre), i)
+	}
+	if n := len(d.pool); n > off {
 		if depth+1 > d.res.MaxDepthSeen {
 			d.res.MaxDepthSeen = depth + 1
 		}
-		if err := d.sys.Check(&c.s); err != nil {
-			d.res.Violation = d.found(err, false)
-			return false
+		if int64(n) > d.res.PeakStackStates {
+			d.res.PeakStackStates = int64(n)
 		}
-		c.key = d.seen.key(&c.s, int(pre), i)
 	}
 
-	// Claim the new successors. The warm pass issues all their table loads
-	// back to back so that the cache misses overlap.
+	// Claim the new successors and check them. The warm pass issues all
+	// their table loads back to back so that the cache misses overlap.
 	for j := off; j < len(d.pool); j++ {
 		d.seen.warm(d.pool[j].key)
 	}
-	w := off
+	nnew := int32(0)
 	for j := off; j < len(d.pool); j++ {
 		c := &d.pool[j]
 		if d.lim.MaxStates > 0 && d.seen.size() >= d.lim.MaxStates {
@@ -192,38 +278,68 @@ func (d *dfs[S]) expand() bool {
 				d.hit |= hitStates
 				return false
 			}
+			c.dup = true
 			continue
 		}
 		if !d.seen.add(&c.s, int(c.pre), int(c.thread), c.key) {
+			c.dup = true
 			continue
 		}
-		if w != j {
-			d.pool[w] = *c
+		nnew++
+		d.countDistinct(&c.s)
+		if err := d.sys.Check(&c.s); err != nil {
+			d.res.Violation = d.found(err, j)
+			return false
 		}
-		w++
 	}
-	d.pool = d.pool[:w]
-	d.stack[depth].nkids = int32(w - off)
+	f = &d.stack[depth]
+	f.nkids, f.nnew = int32(len(d.pool)-off), nnew
+	if d.every > 0 && d.res.Transitions >= d.nextProgress {
+		d.report()
+	}
 	return true
 }
 
-// found builds the Found for a violation in the last node of the pool,
-// reached from the state on top of the stack (final: in that state
-// itself). The schedule and labels are those of the nodes on the stack
-// above the root, followed by the last node's. Both are fresh slices.
-func (d *dfs[S]) found(err error, final bool) *Found {
+// report calls the progress hook.
+func (d *dfs[S]) report() {
+	for d.nextProgress <= d.res.Transitions {
+		d.nextProgress += d.every
+	}
+	// Knuth's estimator along the stack: the root has stack[0].nnew
+	// children, each of those stack[1].nnew, and so on.
+	sample, prod := 1.0, 1.0
+	for _, fr := range d.stack {
+		prod *= float64(fr.nnew)
+		sample += prod
+	}
+	states := int64(d.seen.size())
+	d.progress(Progress{
+		States:      states,
+		Transitions: d.res.Transitions,
+		Executions:  d.res.Runs,
+		Depth:       len(d.stack) - 1,
+		Frontier:    int64(len(d.pool)),
+		Estimate:    d.est.add(sample, states),
+	})
+}
+
+// found builds the Found for a violation in pool[j], a successor of the
+// state on top of the stack (j < 0: in that state itself, found by
+// Final). The schedule and labels are those of the nodes on the stack
+// above the root, followed by pool[j]'s. Both are fresh slices.
+func (d *dfs[S]) found(err error, j int) *Found {
 	n := len(d.stack) - 1
-	if !final {
+	if j >= 0 {
 		n++
 	}
-	f := &Found{Err: err, Schedule: make([]int, 0, n), Labels: make([]string, 0, n), Final: final}
+	f := &Found{Err: err, Schedule: make([]int, 0, n), Labels: make([]string, 0, n), Final: j < 0}
 	for _, fr := range d.stack[1:] {
 		c := &d.pool[fr.self]
 		f.Schedule = append(f.Schedule, int(c.thread))
 		f.Labels = append(f.Labels, c.label)
 	}
-	if !final {
-		c := &d.pool[len(d.pool)-1]
+	if j >= 0 {
+		c := &d.pool[j]
 		f.Schedule = append(f.Schedule, int(c.thread))
 		f.Labels = append(f.Labels, c.label)
 	}

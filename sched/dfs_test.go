@@ -318,10 +318,15 @@ func TestExactMatchesHashed(t *testing.T) {
 		name, f := sys.name, sys.f
 		for _, k := range []int{-1, 0, 1, 2} {
 			lim := sched.Limits{MaxPreemptions: k}
-			h, e := f(sched.Options{}, lim), f(sched.Options{Exact: true}, lim)
-			e.Exact = false
-			if !sameResult(h, e) {
-				t.Errorf("%s K=%d: hashed %+v, exact %+v", name, k, h, e)
+			// 64-bit (default), 128-bit and exact stores agree on everything
+			// but the store's own fields.
+			h := f(sched.Options{}, lim)
+			for _, o := range []sched.Options{{Fingerprint: 128}, {Exact: true}} {
+				e := f(o, lim)
+				e.Exact, e.FingerprintBits, e.BytesPerState = h.Exact, h.FingerprintBits, h.BytesPerState
+				if !sameResult(h, e) {
+					t.Errorf("%s K=%d: 64-bit %+v, %+v %+v", name, k, h, o, e)
+				}
 			}
 		}
 	}
@@ -331,7 +336,7 @@ func TestExactMatchesHashed(t *testing.T) {
 func sameResult(a, b sched.Result) bool {
 	va, vb := a.Violation, b.Violation
 	a.Violation, b.Violation = nil, nil
-	if a != b || (va == nil) != (vb == nil) {
+	if !reflect.DeepEqual(a, b) || (va == nil) != (vb == nil) {
 		return false
 	}
 	if va == nil {

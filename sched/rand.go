@@ -31,3 +31,8 @@ func (w *walkRand) reset(seed, run uint64) {
 func (w *walkRand) intn(n int) int {
 	return w.r.IntN(n)
 }
+
+// uint64 returns a uniform 64-bit value.
+func (w *walkRand) uint64() uint64 {
+	return w.r.Uint64()
+}

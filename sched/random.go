@@ -28,7 +28,8 @@ func RandomWalk[S comparable](ctx context.Context, sys System[S], lim Limits, se
 		runs = DefaultRuns
 	}
 	bounded := lim.MaxPreemptions >= 0
-	seen := newVisited(sys, false, false)
+	seen := newVisited[S](storeFP128, false)
+	keys := keyer[S]{sys: sys}
 	done := ctx.Done()
 
 	init := sys.Init()
@@ -37,7 +38,7 @@ func RandomWalk[S comparable](ctx context.Context, sys System[S], lim Limits, se
 		res.finish(hit, lim, runs)
 		return res
 	}
-	seen.add(&init, 0, -1, seen.key(&init, 0, -1))
+	seen.add(&init, 0, -1, keys.key(&init, 0, -1))
 
 	rng := newWalkRand()
 	en := make([]int, 0, 16)
@@ -110,7 +111,7 @@ walk:
 				res.Violation = found(err, false)
 				break walk
 			}
-			k := seen.key(&s, 0, -1)
+			k := keys.key(&s, 0, -1)
 			if lim.MaxStates > 0 && seen.size() >= lim.MaxStates {
 				if !seen.has(&s, 0, -1, k) {
 					hit |= hitStates
@@ -125,6 +126,7 @@ walk:
 		}
 	}
 	res.States = int64(seen.size())
+	res.FingerprintBits, res.Workers, res.Executions = 128, 1, res.Runs
 	res.finish(hit, lim, runs)
 	return res
 }

@@ -65,8 +65,32 @@ type Result struct {
 	// MaxDepthSeen is the length of the longest path executed.
 	MaxDepthSeen int
 	// Exact is true when the visited set compared states themselves rather
-	// than their 128-bit hashes.
+	// than their fingerprints.
 	Exact bool
+	// FingerprintBits is the width of the visited-set fingerprints of a
+	// hashed search: 64 or 128. 0 (a Result built by hand) counts as 128.
+	// It is 0 for an exact search.
+	FingerprintBits int
+	// Executions counts complete executions: for the DFS and BFS engines the
+	// paths that ended in a state with no enabled thread (Final calls, the
+	// same as Runs), for [RandomWalk] and [PCT] the runs made.
+	Executions int64
+	// Workers is the number of goroutines that explored (1 for every
+	// sequential engine).
+	Workers int
+	// BytesPerState is the size of the visited table's allocation divided
+	// by States (0 for an exact search, whose Go map size is not
+	// observable). It excludes the search stack or frontier; see
+	// PeakStackStates.
+	BytesPerState float64
+	// PeakStackStates is the largest number of full states the engine held
+	// at once besides the visited table: the DFS node pool (the states on
+	// the stack and their pending siblings), or the BFS frontier and the
+	// successors being generated. Whole memory is roughly
+	// BytesPerState*States + PeakStackStates*sizeof(S).
+	PeakStackStates int64
+	// Bounds holds one report per preemption bound of [ContextBounded].
+	Bounds []BoundReport
 	// Violation is the first violation found, or nil.
 	Violation *Found
 }
@@ -86,15 +110,39 @@ type Found struct {
 }
 
 // CollisionProbability estimates the probability that two distinct states
-// of a hashed search shared a 128-bit key, so that one was wrongly treated
-// as visited. It uses the birthday bound n²/2¹²⁹ for n = States and is 0
-// for an exact search.
+// of a hashed search shared a fingerprint, so that one was wrongly treated
+// as visited. It uses the birthday bound n²/2^(b+1) for n = States and b =
+// FingerprintBits: n²/2⁶⁵ for 64-bit fingerprints, n²/2¹²⁹ for 128-bit
+// ones (and when FingerprintBits is 0). It is 0 for an exact search.
 func (r Result) CollisionProbability() float64 {
 	if r.Exact || r.States < 2 {
 		return 0
 	}
+	b := r.FingerprintBits
+	if b == 0 {
+		b = 128
+	}
 	n := float64(r.States)
-	return math.Min(1, math.Ldexp(n*n, -129))
+	return math.Min(1, math.Ldexp(n*n, -(b+1)))
+}
+
+// BoundReport is the coverage of one preemption bound of [ContextBounded].
+type BoundReport struct {
+	// Bound is the preemption bound (Limits.MaxPreemptions) of the run.
+	Bound int
+	// States and Transitions are the counts of the bounded search (its
+	// keys are (state, preemptions, last thread) triples).
+	States, Transitions int64
+	// Distinct is the number of distinct states (the state alone) covered
+	// by the bounded search; it never decreases as the bound grows.
+	Distinct int64
+	// Executions is the number of complete executions (Final calls).
+	Executions int64
+	// Verdict is the verdict of the bounded search: Violation if it found
+	// one, OK if the bound pruned nothing, Partial otherwise.
+	Verdict Verdict
+	// Violation is the violation found at this bound, or nil.
+	Violation *Found
 }
 
 // finish sets Verdict, Complete and LimitHit from the violation and the

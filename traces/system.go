@@ -38,3 +38,17 @@ func (y System) Final(s *model.State) error { return y.Checker.Final(s) }
 
 // Encode appends the canonical encoding.
 func (y System) Encode(s *model.State, buf []byte) []byte { return y.Sim.Encode(s, buf) }
+
+var _ sched.Footprinter[model.State] = System{}
+
+// Footprint appends the accesses of thread i's next step from s (see
+// allocsim.Sim.Footprint), converted to sched.Access values. It makes
+// System a sched.Footprinter, so sched.ExhaustiveSleep and sched.DPOR can
+// reduce its interleavings.
+func (y System) Footprint(s *model.State, i int, dst []sched.Access) []sched.Access {
+	var buf [allocsim.FootprintObjects]uint32
+	for _, a := range y.Sim.Footprint(s, i, buf[:0]) {
+		dst = append(dst, sched.Access{Obj: a >> 1, Write: a&1 != 0})
+	}
+	return dst
+}
