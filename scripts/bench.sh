@@ -3,7 +3,7 @@
 # scenarios, measured in the same run on this machine.
 #
 # usage: scripts/bench.sh [OUT.md]      (default: print the table only)
-# env:   STRATEGIES="dfs ..." WORKERS="1 2" SCENARIOS="S1 S2 S3" SPIN_DIR=../shared/anchors/spin
+# env:   STRATEGIES="dfs bfs sleep dpor" WORKERS="1 2" TIMEOUT=120s SCENARIOS="S1 S2 S3" SPIN_DIR=../shared/anchors/spin
 #
 # For every scenario it runs bin/explore (--abstraction spin, the abstraction
 # the Promela model implements) under each exhaustive strategy and worker
@@ -16,7 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 OUT=${1:-}
-STRATEGIES=${STRATEGIES:-dfs}
+STRATEGIES=${STRATEGIES:-dfs bfs sleep dpor}
+TIMEOUT=${TIMEOUT:-120s}
 WORKERS=${WORKERS:-1}
 SCENARIOS=${SCENARIOS:-S1 S2 S3}
 SPIN_DIR=${SPIN_DIR:-../shared/anchors/spin}
@@ -37,23 +38,29 @@ pan() {
   mkdir -p "$d" && cp "$tmp"/*.pml "$d"/
   ( cd "$d" && spin -DSCEN="$s" $vflag -a mimalloc.pml >/dev/null \
       && gcc -O2 -w -DSAFETY -DNOREDUCE -DMEMLIM=16000 -o pan pan.c \
-      && ./pan -m20000 -w24 > pan.log 2>&1 ) || true
+      && t0=$(date +%s.%N) && ./pan -m20000 -w24 > pan.log 2>&1; t1=$(date +%s.%N); \
+      awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f\n", b-a}' > wall ) || true
   local log="$d/pan.log"
-  awk '/states, stored/{st=$1} /transitions \(= stored\+matched\)/{tr=$1}
-       /pan: elapsed time/{el=$4} /total actual memory usage/{mem=$1}
-       /errors: /{err=$2}
-       END{printf "%s %s %s %s %s\n", st, tr, (el==""?"0":el), mem, (err=="0"?"ok":"violation")}' "$log"
+  awk -v wall="$(cat "$d/wall" 2>/dev/null || echo 0)" '
+       /states, stored/{st=$1} /transitions \(= stored\+matched\)/{tr=$1}
+       /total actual memory usage/{mem=$1}
+       /errors: [0-9]+/{ if (match($0, /errors: [0-9]+/)) err=substr($0, RSTART+8, RLENGTH-8) }
+       END{printf "%s %s %s %s %s\n", st, tr, wall, mem, (err=="0"?"ok":"violation")}' "$log"
 }
 
 # ours SCEN STRATEGY WORKERS [MUTANT] -> "states transitions elapsed_s bytes_per_state verdict"
 ours() {
   local s=$1 st=$2 w=$3 m=${4:-none}
+  local t0 t1
+  t0=$(date +%s.%N)
   ./bin/explore run --scenario "$s" --abstraction spin --strategy "$st" --workers "$w" --mutant "$m" \
-      --json --quiet --out "$tmp/out" > "$tmp/r.json" 2>/dev/null || true
-  python3 - "$tmp/r.json" <<'PY'
+      --timeout "$TIMEOUT" --json --quiet --out "$tmp/out" > "$tmp/r.json" 2>/dev/null || true
+  t1=$(date +%s.%N)
+  python3 - "$tmp/r.json" "$t0" "$t1" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
-print(d["states"], d["transitions"], d["elapsed_s"], d.get("bytes_per_state", 0) or 0, d["verdict"])
+wall = float(sys.argv[3]) - float(sys.argv[2])
+print(d["states"], d["transitions"], "%.3f" % wall, d.get("bytes_per_state", 0) or 0, d["verdict"])
 PY
 }
 
@@ -64,7 +71,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a != "n/a" && b != "n/a" && b > 0)
 echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)); $(spin -V 2>&1 | head -1); $(go version | cut -d' ' -f3)."
 echo "Command: \`STRATEGIES=\"$STRATEGIES\" WORKERS=\"$WORKERS\" scripts/bench.sh\` (one run; ratios are from this run)."
 echo
-echo "| scenario | tool | strategy | workers | verdict | states | transitions | time s | states/s | bytes/state | states/s ÷ SPIN | time ÷ SPIN |"
+echo "| scenario | tool | strategy | workers | verdict | states | transitions | wall s | states/s | bytes/state | states/s ÷ SPIN | time ÷ SPIN |"
 echo "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"
 for s in $SCENARIOS; do
   n=${s#S}
@@ -72,16 +79,18 @@ for s in $SCENARIOS; do
   srate=$(rate "$sst" "$sel")
   sbps=$(awk -v m="$smem" -v n="$sst" 'BEGIN{ if (n > 0) printf "%.0f", m*1048576/n; else print "n/a" }')
   for st in $STRATEGIES; do
-    for w in $WORKERS; do
+    ws=1
+    case $st in dfs|bfs) ws=$WORKERS ;; esac
+    for w in $ws; do
       read -r ost otr oel obps ores < <(ours "$s" "$st" "$w")
       orate=$(rate "$ost" "$oel")
-      echo "| $s | mimcheck | $st | $w | $ores | $ost | $otr | $(printf %.2f "$oel") | $orate | $(printf %.1f "$obps") | $(ratio "$orate" "$srate") | $(ratio "$oel" "$sel") |"
+      echo "| $s | mimcheck | $st | $w | $ores | $ost | $otr | $(printf %.2f "$oel") | $orate | $(awk -v b="$obps" 'BEGIN{ if (b > 0) printf "%.1f", b; else print "n/a" }') | $(ratio "$orate" "$srate") | $(ratio "$oel" "$sel") |"
     done
   done
-  echo "| $s | SPIN | DFS (NOREDUCE) | 1 | $sres | $sst | $str | $sel | $srate | $sbps (whole pan, 2^24-slot table included) | 1 | 1 |"
+  echo "| $s | SPIN | DFS (NOREDUCE) | 1 | $sres | $sst | $str | $sel | $srate | $sbps (all of pan) | 1 | 1 |"
 done
 echo
-echo "Time to the first counterexample of each seeded bug (exhaustive DFS, stop at the first error):"
+echo "Time to the first counterexample of each seeded bug (exhaustive DFS, stop at the first error; wall time of the whole command: for SPIN the pan run, for mimcheck the explore run including minimising and writing the trace):"
 echo
 echo "| scenario | bug | mimcheck s | SPIN s | mimcheck ÷ SPIN |"
 echo "|---|---|---:|---:|---:|"

@@ -21,9 +21,29 @@ const ModelRev = 1
 
 // Strategy names accepted in the "strategy" header line.
 const (
-	StrategyDFS    = "dfs"
-	StrategyRandom = "random"
+	StrategyDFS    = "dfs"    // stateful DFS (parallel level-synchronous search with --workers > 1)
+	StrategyBFS    = "bfs"    // breadth first: shortest counterexample first
+	StrategySleep  = "sleep"  // stateful DFS with sleep sets (partial-order reduction)
+	StrategyDPOR   = "dpor"   // stateless source-DPOR with sleep sets
+	StrategyRandom = "random" // seeded random walk
+	StrategyPCT    = "pct"    // probabilistic concurrency testing
 )
+
+// Strategies lists the strategy names.
+var Strategies = []string{StrategyDFS, StrategyBFS, StrategySleep, StrategyDPOR, StrategyRandom, StrategyPCT}
+
+// Seeded reports whether strategy st takes a seed.
+func Seeded(st string) bool { return st == StrategyRandom || st == StrategyPCT }
+
+// ValidStrategy reports whether st names a strategy.
+func ValidStrategy(st string) bool {
+	for _, x := range Strategies {
+		if x == st {
+			return true
+		}
+	}
+	return false
+}
 
 // DefaultRounds is the number of S3 warm-up rounds used when a trace of the
 // builtin scenario S3 has no "s3-rounds" line (the reference value).

@@ -199,8 +199,8 @@ func (p *parser) header(tr *Trace) error {
 		case "publish-check":
 			tr.HarmfulPublish, err = allocsim.ParsePublishCheck(val)
 		case "strategy":
-			if val != StrategyDFS && val != StrategyRandom {
-				return p.fail(ln, col, "unknown strategy %q (want dfs or random)", val)
+			if !ValidStrategy(val) {
+				return p.fail(ln, col, "unknown strategy %q (want one of %s)", val, strings.Join(Strategies, ", "))
 			}
 			tr.Strategy = val
 		case "seed":
@@ -240,8 +240,8 @@ func (p *parser) header(tr *Trace) error {
 	} else if !ok && builtin && tr.Scenario == "S3" {
 		tr.Rounds = DefaultRounds
 	}
-	if ln, ok := seen["seed"]; ok && tr.Strategy != StrategyRandom {
-		return p.fail(ln, 1, "seed only applies to strategy random")
+	if ln, ok := seen["seed"]; ok && !Seeded(tr.Strategy) {
+		return p.fail(ln, 1, "seed only applies to strategies random and pct")
 	}
 	if _, err := tr.System(); err != nil {
 		return p.fail(scenarioLine, 0, "%v", err)

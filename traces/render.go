@@ -22,7 +22,7 @@ func Render(tr *Trace) string {
 	fmt.Fprintf(&b, "config      source=%s patches=%s lang=%s mutant=%s abstraction=%s model-rev=%d\n",
 		tr.Source, tr.Patches, tr.Lang, tr.Mutant, tr.Abstraction, ModelRev)
 	found := tr.Strategy
-	if tr.Strategy == StrategyRandom {
+	if Seeded(tr.Strategy) {
 		found = fmt.Sprintf("%s seed=%d", tr.Strategy, tr.Seed)
 	}
 	fmt.Fprintf(&b, "found by    %s\n", found)

@@ -67,7 +67,7 @@ func Format(tr *Trace) []byte {
 		line("publish-check ", "harmful")
 	}
 	line("strategy ", tr.Strategy)
-	if tr.Strategy == StrategyRandom {
+	if Seeded(tr.Strategy) {
 		line("seed ", strconv.FormatUint(tr.Seed, 10))
 	}
 	if tr.Expect == "" {

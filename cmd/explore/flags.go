@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +43,8 @@ type runFlags struct {
 	publishCheck   string
 	rounds         int
 	strategy       string
+	workers        int
+	pctDepth       int
 	seed           uint64
 	runs           int
 	maxDepth       int
@@ -66,6 +69,8 @@ func defaultRunFlags() runFlags {
 		publishCheck:   "strict",
 		rounds:         traces.DefaultRounds,
 		strategy:       traces.StrategyDFS,
+		workers:        runtime.NumCPU(),
+		pctDepth:       3,
 		runs:           sched.DefaultRuns,
 		maxPreemptions: -1,
 		out:            "out",
@@ -98,7 +103,9 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.StringVar(&f.abstraction, "abstraction", f.abstraction, "abstraction: "+strings.Join(allocsim.Abstractions(), ", "))
 	fs.StringVar(&f.publishCheck, "publish-check", f.publishCheck, "form of no-access-after-publish: strict (any access after publishing) or harmful (go on; report only the damage)")
 	fs.IntVar(&f.rounds, "rounds", f.rounds, "warm-up rounds of S3 (0..20)")
-	fs.StringVar(&f.strategy, "strategy", f.strategy, "search strategy: dfs (exhaustive) or random")
+	fs.StringVar(&f.strategy, "strategy", f.strategy, "search strategy: dfs (exhaustive; parallel with --workers > 1), bfs (shortest counterexample first), sleep (dfs with sleep sets), dpor (stateless source-DPOR), random (seeded walk), pct (probabilistic concurrency testing)")
+	fs.IntVar(&f.workers, "workers", f.workers, "worker threads of the dfs and bfs strategies (default: all cores); same states and verdict for any N")
+	fs.IntVar(&f.pctDepth, "pct-depth", f.pctDepth, "bug depth d of the pct strategy (d-1 priority change points)")
 	fs.Uint64Var(&f.seed, "seed", f.seed, "seed of the random strategy (0: pick one and print it)")
 	fs.IntVar(&f.runs, "runs", f.runs, "number of random runs (random strategy)")
 	fs.IntVar(&f.maxDepth, "max-depth", f.maxDepth, "longest path explored (0: no limit)")
@@ -184,10 +191,8 @@ func (f runFlags) resolve() (*runConfig, error) {
 	if h.HarmfulPublish, err = allocsim.ParsePublishCheck(f.publishCheck); err != nil {
 		return nil, usagef("--publish-check: %v", err)
 	}
-	switch f.strategy {
-	case traces.StrategyDFS, traces.StrategyRandom:
-	default:
-		return nil, usagef("--strategy: unknown strategy %q (want dfs or random)", f.strategy)
+	if !traces.ValidStrategy(f.strategy) {
+		return nil, usagef("--strategy: unknown strategy %q (want one of %s)", f.strategy, strings.Join(traces.Strategies, ", "))
 	}
 	h.Strategy = f.strategy
 	switch {
@@ -199,8 +204,14 @@ func (f runFlags) resolve() (*runConfig, error) {
 		return nil, usagef("--max-states %d: must be >= 0 (0 = no limit)", f.maxStates)
 	case f.timeout < 0:
 		return nil, usagef("--timeout %s: must be >= 0 (0 = none)", f.timeout)
-	case f.strategy == traces.StrategyRandom && f.runs <= 0:
-		return nil, usagef("--runs %d: the random strategy needs at least one run", f.runs)
+	case traces.Seeded(f.strategy) && f.runs <= 0:
+		return nil, usagef("--runs %d: the %s strategy needs at least one run", f.runs, f.strategy)
+	case f.workers < 1:
+		return nil, usagef("--workers %d: must be >= 1", f.workers)
+	case f.pctDepth < 1:
+		return nil, usagef("--pct-depth %d: must be >= 1", f.pctDepth)
+	case f.maxPreemptions >= 0 && f.strategy != traces.StrategyDFS:
+		return nil, usagef("--max-preemptions: iterative context bounding runs with --strategy dfs only")
 	case f.rounds < 0 || f.rounds > 20:
 		return nil, usagef("--rounds %d: out of range 0..20", f.rounds)
 	}
@@ -210,13 +221,16 @@ func (f runFlags) resolve() (*runConfig, error) {
 	if c.sys, err = h.System(); err != nil {
 		return nil, usagef("scenario %s: %v", f.scenario, err)
 	}
-	if f.strategy == traces.StrategyRandom {
+	if traces.Seeded(f.strategy) {
 		h.Seed = f.seed
 		if h.Seed == 0 {
 			h.Seed, c.picked = pickSeed(), true
 		}
 	}
-	c.lim = sched.Limits{MaxDepth: f.maxDepth, MaxPreemptions: f.maxPreemptions, MaxStates: f.maxStates, MaxRuns: f.runs}
+	c.lim = sched.Limits{MaxDepth: f.maxDepth, MaxPreemptions: f.maxPreemptions, MaxStates: f.maxStates}
+	if traces.Seeded(f.strategy) {
+		c.lim.MaxRuns = f.runs
+	}
 	h.Comments = []string{" found by: " + c.command()}
 	return c, nil
 }
@@ -280,8 +294,11 @@ func (c *runConfig) command() string {
 		parts = append(parts, "--publish-check", "harmful")
 	}
 	parts = append(parts, "--strategy", h.Strategy)
-	if h.Strategy == traces.StrategyRandom {
+	if traces.Seeded(h.Strategy) {
 		parts = append(parts, "--seed", strconv.FormatUint(h.Seed, 10), "--runs", strconv.Itoa(f.runs))
+	}
+	if h.Strategy == traces.StrategyPCT {
+		parts = append(parts, "--pct-depth", strconv.Itoa(f.pctDepth))
 	}
 	if f.maxDepth != 0 {
 		parts = append(parts, "--max-depth", strconv.Itoa(f.maxDepth))
@@ -311,7 +328,13 @@ func (c *runConfig) configLine() string {
 	}
 	fmt.Fprintf(&b, " source=%s patches=%s lang=%s mutant=%s abstraction=%s publish-check=%s strategy=%s",
 		h.Source, h.Patches, h.Lang, h.Mutant, h.Abstraction, allocsim.PublishCheckName(h.HarmfulPublish), h.Strategy)
-	if h.Strategy == traces.StrategyRandom {
+	if h.Strategy == traces.StrategyDFS || h.Strategy == traces.StrategyBFS {
+		fmt.Fprintf(&b, " workers=%d", f.workers)
+	}
+	if h.Strategy == traces.StrategyPCT {
+		fmt.Fprintf(&b, " pct-depth=%d", f.pctDepth)
+	}
+	if traces.Seeded(h.Strategy) {
 		fmt.Fprintf(&b, " seed=%d", h.Seed)
 		if c.picked {
 			b.WriteString(" (picked)")

@@ -46,7 +46,7 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(w, "langs:         %s\n", strings.Join(allocsim.Langs(), " "))
 	fmt.Fprintf(w, "mutants:       none %s\n", strings.Join(allocsim.Mutants(), " "))
 	fmt.Fprintf(w, "abstractions:  %s\n", strings.Join(allocsim.Abstractions(), " "))
-	fmt.Fprintf(w, "strategies:    %s %s\n", traces.StrategyDFS, traces.StrategyRandom)
+	fmt.Fprintf(w, "strategies:    %s\n", strings.Join(traces.Strategies, " "))
 	fmt.Fprintf(w, "model-rev:     %d\n", traces.ModelRev)
 
 	fmt.Fprintf(w, "\ninvariants:\n")

@@ -169,7 +169,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "--scenario", "S1", "--lang", "rust"}, "unknown lang"},
 		{[]string{"run", "--scenario", "S1", "--mutant", "BUG_Z"}, "unknown mutant"},
 		{[]string{"run", "--scenario", "S1", "--abstraction", "half"}, "unknown abstraction"},
-		{[]string{"run", "--scenario", "S1", "--strategy", "bfs"}, "unknown strategy"},
+		{[]string{"run", "--scenario", "S1", "--strategy", "sideways"}, "unknown strategy"},
 		{[]string{"run", "--scenario", "S1", "--max-depth", "-5"}, "--max-depth -5"},
 		{[]string{"run", "--scenario", "S1", "--max-preemptions", "-2"}, "--max-preemptions"},
 		{[]string{"run", "--scenario", "S1", "--max-states", "-1"}, "--max-states"},

@@ -157,6 +157,7 @@ func (f matrixFlags) rows() ([]*matrixRow, error) {
 			for _, ps := range splitList(f.patchSets) {
 				rf := defaultRunFlags()
 				rf.scenario, rf.source, rf.patch = scen, src, ps
+				rf.workers = 1 // rows run side by side, one per worker
 				rf.abstraction = f.abstraction
 				if strings.EqualFold(scen, "S3") {
 					rf.abstraction = f.abstractionS3

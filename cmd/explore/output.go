@@ -81,6 +81,17 @@ type jsonLimits struct {
 }
 
 // jsonResult is the --json object of explore run.
+// jsonBound is what one preemption bound of iterative context bounding
+// covered.
+type jsonBound struct {
+	Bound       int    `json:"bound"`
+	Verdict     string `json:"verdict"`
+	States      int64  `json:"states"`
+	Distinct    int64  `json:"distinct"`
+	Transitions int64  `json:"transitions"`
+	Executions  int64  `json:"executions"`
+}
+
 type jsonResult struct {
 	Verdict              string          `json:"verdict"`
 	Complete             bool            `json:"complete"`
@@ -103,6 +114,11 @@ type jsonResult struct {
 	MaxDepth             int             `json:"max_depth"`
 	ElapsedS             float64         `json:"elapsed_s"`
 	CollisionProbability float64         `json:"collision_probability"`
+	FingerprintBits      int             `json:"fingerprint_bits"`
+	BytesPerState        float64         `json:"bytes_per_state"`
+	Executions           int64           `json:"executions"`
+	Workers              int             `json:"workers"`
+	Bounds               []jsonBound     `json:"bounds,omitempty"`
 	Violations           []jsonViolation `json:"violations"`
 }
 
@@ -132,16 +148,24 @@ func (o *outcome) json() jsonResult {
 		Runs:                 o.res.Runs,
 		MaxDepth:             o.res.MaxDepthSeen,
 		CollisionProbability: o.res.CollisionProbability(),
+		FingerprintBits:      o.res.FingerprintBits,
+		BytesPerState:        o.res.BytesPerState,
+		Executions:           o.res.Executions,
+		Workers:              o.res.Workers,
 		Violations:           []jsonViolation{},
 	}
 	if !h.Builtin() {
 		r.ScenarioFile = c.flags.scenario
 	}
+	for _, b := range o.res.Bounds {
+		r.Bounds = append(r.Bounds, jsonBound{Bound: b.Bound, Verdict: b.Verdict.String(), States: b.States,
+			Distinct: b.Distinct, Transitions: b.Transitions, Executions: b.Executions})
+	}
 	if h.Scenario == "S3" {
 		n := h.Rounds
 		r.Rounds = &n
 	}
-	if h.Strategy == traces.StrategyRandom {
+	if traces.Seeded(h.Strategy) {
 		s := h.Seed
 		r.Seed = &s
 		r.Limits.Runs = c.flags.runs

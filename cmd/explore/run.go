@@ -126,8 +126,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "explore: cannot write the trace: %s\n", oneLine(v.writeErr.Error()))
 		}
 	}
-	fmt.Fprintf(diag, "done: %s in %s: %d states, %d transitions, %d runs, max depth %d\n",
-		o.verdict(), seconds(o.elapsed), o.res.States, o.res.Transitions, o.res.Runs, o.res.MaxDepthSeen)
+	for _, b := range o.res.Bounds {
+		fmt.Fprintf(diag, "preemption bound %d: %s, %d states (%d distinct), %d transitions, %d executions\n",
+			b.Bound, b.Verdict, b.States, b.Distinct, b.Transitions, b.Executions)
+	}
+	fmt.Fprintf(diag, "done: %s in %s: %d states, %d transitions, %d runs, max depth %d, %.1f bytes/state, %d workers\n",
+		o.verdict(), seconds(o.elapsed), o.res.States, o.res.Transitions, o.res.Runs, o.res.MaxDepthSeen, o.res.BytesPerState, o.res.Workers)
 	if v := o.viol; v != nil {
 		at := fmt.Sprintf("step %d", v.step)
 		if v.step < 0 {
@@ -163,17 +167,36 @@ func (c *runConfig) search(ctx context.Context, diag io.Writer, progress bool) *
 	}
 	var sys sched.System[model.State] = c.sys
 	start := time.Now()
+	opt := sched.Options{Workers: 1}
 	if progress {
-		cs := countingSystem{System: c.sys, steps: new(atomic.Int64)}
+		p := &progressPrinter{w: diag, start: start, tty: isTerminal(diag)}
+		cs := countingSystem{System: c.sys, steps: &p.steps}
 		sys = cs
-		stop := startProgress(diag, cs.steps, start)
+		opt.Progress = p.update
+		stop := p.run()
 		defer stop()
 	}
+	f := c.flags
 	var res sched.Result
-	if c.hdr.Strategy == traces.StrategyRandom {
+	switch c.hdr.Strategy {
+	case traces.StrategyRandom:
 		res = sched.RandomWalk(ctx, sys, c.lim, c.hdr.Seed)
-	} else {
-		res = sched.Exhaustive(ctx, sys, c.lim, sched.Options{})
+	case traces.StrategyPCT:
+		res = sched.PCT(ctx, sys, c.lim, sched.PCTOptions{Depth: f.pctDepth, Runs: f.runs, Seed: c.hdr.Seed})
+	case traces.StrategyDPOR:
+		res = sched.DPOR(ctx, footprintSystem{countingSystem: asCounting(sys, c.sys)}, c.lim, opt)
+	case traces.StrategySleep:
+		res = sched.ExhaustiveSleep(ctx, footprintSystem{countingSystem: asCounting(sys, c.sys)}, c.lim, opt)
+	case traces.StrategyBFS:
+		opt.Workers = f.workers
+		res = sched.BFS(ctx, sys, c.lim, opt)
+	default:
+		opt.Workers = f.workers
+		if c.lim.MaxPreemptions >= 0 {
+			res = sched.ContextBounded(ctx, sys, c.lim, c.lim.MaxPreemptions, opt)
+		} else {
+			res = sched.Exhaustive(ctx, sys, c.lim, opt)
+		}
 	}
 	o := &outcome{cfg: c, res: res, limit: res.LimitHit, elapsed: time.Since(start)}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -199,16 +222,54 @@ type countingSystem struct {
 	steps *atomic.Int64
 }
 
+// footprintSystem exposes the footprints of the wrapped system to the
+// reduced searches (sleep, dpor).
+type footprintSystem struct{ countingSystem }
+
+// Footprint returns the accesses of thread i's next step.
+func (f footprintSystem) Footprint(s *model.State, i int, dst []sched.Access) []sched.Access {
+	return f.System.Footprint(s, i, dst)
+}
+
+// asCounting returns sys as a countingSystem (a fresh counter when the
+// search runs without progress lines).
+func asCounting(sys sched.System[model.State], base traces.System) countingSystem {
+	if cs, ok := sys.(countingSystem); ok {
+		return cs
+	}
+	return countingSystem{System: base, steps: new(atomic.Int64)}
+}
+
 // Step counts and executes one step.
 func (c countingSystem) Step(s *model.State, i int) string {
 	c.steps.Add(1)
 	return c.System.Step(s, i)
 }
 
-// startProgress prints a progress line on w every second until the
-// returned function is called; that function returns once the printing has
-// stopped.
-func startProgress(w io.Writer, steps *atomic.Int64, start time.Time) func() {
+// progressPrinter shows a search's progress on stderr while it runs longer
+// than a second: states, states/s, depth, frontier, executions, and the
+// search's own rough estimate of the total with an ETA. On a terminal it is
+// one line redrawn in place; otherwise a plain line every second.
+type progressPrinter struct {
+	w     io.Writer
+	start time.Time
+	tty   bool
+	steps atomic.Int64
+	mu    sync.Mutex
+	last  sched.Progress
+	have  bool
+}
+
+// update is the sched progress hook (it may be called from any worker).
+func (p *progressPrinter) update(pr sched.Progress) {
+	p.mu.Lock()
+	p.last, p.have = pr, true
+	p.mu.Unlock()
+}
+
+// run prints until the returned function is called; that function returns
+// once the printing has stopped.
+func (p *progressPrinter) run() func() {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -216,15 +277,23 @@ func startProgress(w io.Writer, steps *atomic.Int64, start time.Time) func() {
 		defer wg.Done()
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
-		last := int64(0)
+		var lastStates, lastSteps int64
+		printed := false
 		for {
 			select {
 			case <-done:
+				if printed && p.tty {
+					fmt.Fprintln(p.w)
+				}
 				return
 			case <-tick.C:
-				n := steps.Load()
-				fmt.Fprintf(w, "progress: %s transitions=%d (%d/s)\n", seconds(time.Since(start)), n, n-last)
-				last = n
+				line := p.line(&lastStates, &lastSteps)
+				if p.tty {
+					fmt.Fprintf(p.w, "\r\033[K%s", line)
+				} else {
+					fmt.Fprintln(p.w, line)
+				}
+				printed = true
 			}
 		}
 	}()
@@ -232,6 +301,40 @@ func startProgress(w io.Writer, steps *atomic.Int64, start time.Time) func() {
 		close(done)
 		wg.Wait()
 	}
+}
+
+func (p *progressPrinter) line(lastStates, lastSteps *int64) string {
+	el := time.Since(p.start)
+	steps := p.steps.Load()
+	p.mu.Lock()
+	pr, have := p.last, p.have
+	p.mu.Unlock()
+	if !have {
+		line := fmt.Sprintf("progress: %s transitions=%d (%d/s)", seconds(el), steps, steps-*lastSteps)
+		*lastSteps = steps
+		return line
+	}
+	rate := pr.States - *lastStates
+	*lastStates = pr.States
+	line := fmt.Sprintf("progress: %s states=%d (%d/s) transitions=%d depth=%d frontier=%d executions=%d",
+		seconds(el), pr.States, rate, pr.Transitions, pr.Depth, pr.Frontier, pr.Executions)
+	if pr.Estimate > float64(pr.States) && pr.States > 0 {
+		frac := float64(pr.States) / pr.Estimate
+		eta := time.Duration(float64(el) * (1 - frac) / frac)
+		bar := int(frac * 20)
+		line += fmt.Sprintf(" est=%.3g [%s%s] eta~%s", pr.Estimate, strings.Repeat("#", bar), strings.Repeat(".", 20-bar), seconds(eta))
+	}
+	return line
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // saveViolation minimises the violating schedule, records it as a trace,
