@@ -69,7 +69,7 @@ func defaultRunFlags() runFlags {
 		publishCheck:   "strict",
 		rounds:         traces.DefaultRounds,
 		strategy:       traces.StrategyDFS,
-		workers:        runtime.NumCPU(),
+		workers:        1,
 		pctDepth:       3,
 		runs:           sched.DefaultRuns,
 		maxPreemptions: -1,
@@ -104,7 +104,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.StringVar(&f.publishCheck, "publish-check", f.publishCheck, "form of no-access-after-publish: strict (any access after publishing) or harmful (go on; report only the damage)")
 	fs.IntVar(&f.rounds, "rounds", f.rounds, "warm-up rounds of S3 (0..20)")
 	fs.StringVar(&f.strategy, "strategy", f.strategy, "search strategy: dfs (exhaustive; parallel with --workers > 1), bfs (shortest counterexample first), sleep (dfs with sleep sets), dpor (stateless source-DPOR), random (seeded walk), pct (probabilistic concurrency testing)")
-	fs.IntVar(&f.workers, "workers", f.workers, "worker threads of the dfs and bfs strategies (default: all cores); same states and verdict for any N")
+	fs.IntVar(&f.workers, "workers", f.workers, fmt.Sprintf("worker threads of the dfs and bfs strategies (this machine has %d cores); N > 1 runs the level-synchronous parallel search: same states, verdict and counterexample for any N, but it keeps whole BFS levels in memory (about 1 KB per frontier state)", runtime.NumCPU()))
 	fs.IntVar(&f.pctDepth, "pct-depth", f.pctDepth, "bug depth d of the pct strategy (d-1 priority change points)")
 	fs.Uint64Var(&f.seed, "seed", f.seed, "seed of the random strategy (0: pick one and print it)")
 	fs.IntVar(&f.runs, "runs", f.runs, "number of random runs (random strategy)")
