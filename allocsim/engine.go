@@ -1,8 +1,6 @@
 package allocsim
 
 import (
-	"math/bits"
-
 	"mimcheck/model"
 )
 
@@ -1072,5 +1070,3 @@ func (r *run) freeBlockLocal() {
 	t.PC = pcFinish
 	r.afterLocalFree(x, pcFinish)
 }
-
-var _ = bits.OnesCount8

@@ -101,7 +101,7 @@ func (r *run) spanQueueDelete(x uint8) {
 	sl.BlockSize = model.BlockUsed
 }
 
-// segmentIsAbandonedForSpanFree is the abandoned test of
+// segmentIsAbandoned is the abandoned test of
 // mi_segment_span_free (a relaxed load of thread_id at every modelled tag,
 // read by the holder: thread-private at that moment).
 func (r *run) segmentIsAbandoned(g int) bool { return r.s.Segs[g].ThreadID == model.NoThread }
@@ -175,7 +175,7 @@ func (r *run) segmentSpanFreeCoalesce(g, i int) int {
 // here; the access mode is recorded on the step (see steps.go).
 func (r *run) coalesceIsAbandoned(g int) bool {
 	r.coalesced = true
-	return r.s.Segs[g].ThreadID == model.NoThread
+	return r.segmentIsAbandoned(g)
 }
 
 // segmentSpanAllocate turns slices [i, i+n) of segment g into a fresh page

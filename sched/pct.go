@@ -58,17 +58,13 @@ func PCT[S comparable](ctx context.Context, sys System[S], lim Limits, opt PCTOp
 	if runs <= 0 {
 		runs = DefaultRuns
 	}
-	seen := newVisited[S](storeFP128, false)
-	keys := keyer[S]{sys: sys}
+	seen, keys, init, found0 := startWalks(sys)
 	done := ctx.Done()
-
-	init := sys.Init()
-	if err := sys.Check(&init); err != nil {
-		res.Violation = &Found{Err: err, Schedule: []int{}, Labels: []string{}}
+	if found0 != nil {
+		res.Violation = found0
 		res.finish(hit, lim, runs)
 		return res
 	}
-	seen.add(&init, 0, -1, keys.key(&init, 0, -1))
 
 	rng := newWalkRand()
 	en := make([]int, 0, 16)

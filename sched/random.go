@@ -28,17 +28,13 @@ func RandomWalk[S comparable](ctx context.Context, sys System[S], lim Limits, se
 		runs = DefaultRuns
 	}
 	bounded := lim.MaxPreemptions >= 0
-	seen := newVisited[S](storeFP128, false)
-	keys := keyer[S]{sys: sys}
+	seen, keys, init, found0 := startWalks(sys)
 	done := ctx.Done()
-
-	init := sys.Init()
-	if err := sys.Check(&init); err != nil {
-		res.Violation = &Found{Err: err, Schedule: []int{}, Labels: []string{}}
+	if found0 != nil {
+		res.Violation = found0
 		res.finish(hit, lim, runs)
 		return res
 	}
-	seen.add(&init, 0, -1, keys.key(&init, 0, -1))
 
 	rng := newWalkRand()
 	en := make([]int, 0, 16)
@@ -129,4 +125,19 @@ walk:
 	res.FingerprintBits, res.Workers, res.Executions = 128, 1, res.Runs
 	res.finish(hit, lim, runs)
 	return res
+}
+
+// startWalks prepares the sampling strategies (RandomWalk, PCT): the set of
+// distinct states seen (128-bit fingerprints) with the initial state in it,
+// its keyer, and the initial state. A violation of the initial state is
+// returned as a Found with an empty schedule.
+func startWalks[S comparable](sys System[S]) (visited[S], keyer[S], S, *Found) {
+	seen := newVisited[S](storeFP128, false)
+	keys := keyer[S]{sys: sys}
+	init := sys.Init()
+	if err := sys.Check(&init); err != nil {
+		return seen, keys, init, &Found{Err: err, Schedule: []int{}, Labels: []string{}}
+	}
+	seen.add(&init, 0, -1, keys.key(&init, 0, -1))
+	return seen, keys, init, nil
 }
