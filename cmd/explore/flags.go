@@ -53,6 +53,7 @@ type runFlags struct {
 	timeout        time.Duration
 	out            string
 	corpus         bool
+	noMinimize     bool
 	json           bool
 	quiet          bool
 	noTime         bool
@@ -114,6 +115,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.DurationVar(&f.timeout, "timeout", f.timeout, "stop the search after this long, giving a partial result (0: none)")
 	fs.StringVar(&f.out, "out", f.out, "directory for trace files (created if needed)")
 	fs.BoolVar(&f.corpus, "corpus", f.corpus, "name the trace <invariant>--<scenario>-<mutant>.trace, for traces/testdata")
+	fs.BoolVar(&f.noMinimize, "no-minimize", f.noMinimize, "save the counterexample as found, without minimising it (faster on long schedules)")
 	fs.BoolVar(&f.json, "json", f.json, "print one JSON object on stdout instead of the summary line")
 	fs.BoolVar(&f.quiet, "quiet", f.quiet, "print nothing on stderr but errors")
 	fs.BoolVar(&f.noTime, "no-time", f.noTime, "report elapsed_s as 0 in --json, for byte-identical output")

@@ -224,7 +224,7 @@ func runRow(ctx context.Context, r *matrixRow, dir string) {
 	}()
 	o := r.cfg.search(ctx, io.Discard, false)
 	if v := o.res.Violation; v != nil {
-		rep, err := r.cfg.saveViolation(v, dir, false)
+		rep, err := r.cfg.saveViolation(v, dir, false, true)
 		if err != nil {
 			r.err = err
 			return

@@ -117,7 +117,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(diag, "searching (%s)...\n", c.hdr.Strategy)
 	o := c.search(ctx, diag, !f.quiet)
 	if o.res.Violation != nil {
-		v, err := c.saveViolation(o.res.Violation, f.out, f.corpus)
+		v, err := c.saveViolation(o.res.Violation, f.out, f.corpus, !f.noMinimize)
 		if err != nil {
 			return fail(stderr, err)
 		}
@@ -137,8 +137,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		if v.step < 0 {
 			at = "init"
 		}
-		fmt.Fprintf(diag, "violation %s at %s (minimised from %d steps, %d context switches to %d steps, %d switches): %s\n",
-			v.invariant, at, v.foundSteps, v.foundSw, v.steps, v.switches, v.detail)
+		if f.noMinimize {
+			fmt.Fprintf(diag, "violation %s at %s (as found, not minimised: %d steps, %d context switches): %s\n",
+				v.invariant, at, v.steps, v.switches, v.detail)
+		} else {
+			fmt.Fprintf(diag, "violation %s at %s (minimised from %d steps, %d context switches to %d steps, %d switches): %s\n",
+				v.invariant, at, v.foundSteps, v.foundSw, v.steps, v.switches, v.detail)
+		}
 	}
 
 	if f.json {
@@ -337,13 +342,16 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// saveViolation minimises the violating schedule, records it as a trace,
+// saveViolation minimises the violating schedule (unless told not to), records it as a trace,
 // checks that the trace replays, and writes it into dir. A trace that
 // cannot be written is reported with an empty path; a trace that does not
 // replay is an internal error.
-func (c *runConfig) saveViolation(v *sched.Found, dir string, corpus bool) (*violationReport, error) {
+func (c *runConfig) saveViolation(v *sched.Found, dir string, corpus, minimize bool) (*violationReport, error) {
 	inv, _ := traces.ViolationOf(v.Err)
-	schedule := traces.Minimize(c.sys, v.Schedule, inv)
+	schedule := v.Schedule
+	if minimize {
+		schedule = traces.Minimize(c.sys, v.Schedule, inv)
+	}
 	tr, err := traces.RecordSystem(c.sys, c.hdr, schedule)
 	if err != nil {
 		return nil, fmt.Errorf("recording the violation: %w", err)
