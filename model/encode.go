@@ -8,6 +8,7 @@ type Dims struct {
 	Segments  int
 	Slices    int
 	Mailboxes int
+	Mem       bool // the memory-model state is tracked (State.Mem)
 }
 
 func b2u(b bool) uint8 {
@@ -47,5 +48,63 @@ func (s *State) AppendEncoding(buf []byte, d Dims) []byte {
 	buf = append(buf, s.OSList[:d.Segments]...)
 	buf = append(buf, s.Mailbox[:d.Mailboxes]...)
 	buf = append(buf, s.Fault.Code, s.Fault.Thread, s.Fault.Seg, s.Fault.Slice)
+	if d.Mem { // only a race fault sets Other and Kind
+		buf = append(buf, s.Fault.Other, s.Fault.Kind)
+		buf = s.Mem.appendEncoding(buf, d)
+	}
+	return buf
+}
+
+// MemLocUsed reports whether location l exists within d.
+func MemLocUsed(l int, d Dims) bool {
+	page := func(x int) bool { return x/MaxSlices < d.Segments && x%MaxSlices < d.Slices }
+	switch {
+	case l < LocBitmap:
+		return l-LocThreadID0 < d.Segments
+	case l < LocXHeap0:
+		return true
+	case l < NumWeakLocs:
+		return page(l - LocXHeap0)
+	case l < LocDelayed0:
+		return page(l - LocXTF0)
+	case l < LocMbox0:
+		return l-LocDelayed0 < d.Threads
+	case l < LocInuse:
+		return l-LocMbox0 < d.Mailboxes
+	case l < LocMeta0:
+		return true
+	case l < NumRaceLocs:
+		return l-LocMeta0 < d.Segments
+	}
+	return true
+}
+
+func (m *Mem) appendEncoding(buf []byte, d Dims) []byte {
+	for t := 0; t < d.Threads; t++ {
+		buf = append(buf, m.Clock[t][:d.Threads]...)
+	}
+	for l := 0; l < NumLocs; l++ {
+		if !MemLocUsed(l, d) {
+			continue
+		}
+		if l < NumWeakLocs {
+			h := &m.Weak[l]
+			buf = append(buf, h.N)
+			for j := 0; j < int(h.N); j++ {
+				buf = append(buf, h.Hist[j].Val)
+				buf = append(buf, h.Hist[j].Rel[:d.Threads]...)
+				buf = append(buf, h.Hist[j].Seen[:d.Threads]...)
+			}
+			buf = append(buf, h.View[:d.Threads]...)
+		} else {
+			buf = append(buf, m.Sync[l-NumWeakLocs][:d.Threads]...)
+		}
+		if l < NumRaceLocs {
+			for u := 0; u < d.Threads; u++ {
+				e := &m.Shadow[l][u]
+				buf = append(buf, e.W, e.R, e.AW, e.AR)
+			}
+		}
+	}
 	return buf
 }

@@ -16,6 +16,7 @@ const (
 	FaultQueueCorrupt           // a queue push found the slice already linked
 	FaultDelayedMode            // a delayed-free mode precondition is broken (delayed-mode-protocol)
 	FaultAfterPublish           // a thread accessed a segment it had published (no-access-after-publish)
+	FaultDataRace               // two accesses to one location, one a write, one non-atomic, unordered by happens-before (no-data-race)
 	FaultCount
 )
 
@@ -31,6 +32,7 @@ var faultNames = [...]string{
 	FaultQueueCorrupt: "queue-corrupt",
 	FaultDelayedMode:  "delayed-mode",
 	FaultAfterPublish: "access-after-publish",
+	FaultDataRace:     "data-race",
 }
 
 // String returns the kebab-case name of the fault.
@@ -48,4 +50,15 @@ func (s *State) SetFault(f FaultCode, thread int, seg, slice int) {
 		return
 	}
 	s.Fault = Fault{Code: uint8(f), Thread: uint8(thread + 1), Seg: uint8(seg), Slice: uint8(slice)}
+}
+
+// SetRace records a data race found by thread's access (kind bits cur) at
+// step label index pc on location loc against other's earlier access
+// (kind bits prev), unless an earlier fault is already recorded.
+func (s *State) SetRace(thread int, pc uint8, r RaceInfo, cur uint8) {
+	if s.Fault.Code != 0 {
+		return
+	}
+	s.Fault = Fault{Code: uint8(FaultDataRace), Thread: uint8(thread + 1), Seg: uint8(r.Loc), Slice: pc,
+		Other: uint8(r.Other + 1), Kind: r.Kind<<4 | cur&0x0f}
 }

@@ -119,6 +119,11 @@ type Fault struct {
 	Thread uint8 // scheduler index + 1 of the thread whose step broke it
 	Seg    uint8 // segment involved
 	Slice  uint8 // slice (or block) involved
+	// a data race (FaultDataRace): Seg is the location, Slice the label
+	// index of the racing step, Other the earlier access's thread + 1 and
+	// Kind its kind and that of this access (model.RaceKind)
+	Other uint8
+	Kind  uint8
 }
 
 // State is the whole simulation state: shared memory, ghost state and
@@ -139,4 +144,6 @@ type State struct {
 
 	Mailbox [MaxMailboxes]uint8 // scenario hand-off buffers: a block handle, 0 = empty
 	Fault   Fault
+
+	Mem Mem // C11 happens-before, store histories and race shadows (all zero when not tracked)
 }
