@@ -38,6 +38,7 @@ func scenarioFile(t *testing.T, file string, cfg allocsim.Config) *allocsim.Sim 
 		t.Fatal(err)
 	}
 	cfg.Scenario = sc
+	cfg.NoRaces = cfg.Memory == allocsim.MemSC // the sequential protocol (memory_test.go has the memory model)
 	m, err := allocsim.New(cfg)
 	if err != nil {
 		t.Fatal(err)

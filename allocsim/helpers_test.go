@@ -27,6 +27,7 @@ func newRig(t *testing.T, text string, cfg allocsim.Config) *rig {
 		t.Fatalf("ParseScenario: %v", err)
 	}
 	cfg.Scenario = sc
+	cfg.NoRaces = cfg.Memory == allocsim.MemSC // the sequential protocol (memory_test.go has the memory model)
 	m, err := allocsim.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -22,6 +22,7 @@ func builtin(t *testing.T, name string, rounds int, cfg allocsim.Config) *allocs
 		t.Fatal(err)
 	}
 	cfg.Scenario = sc
+	cfg.NoRaces = cfg.Memory == allocsim.MemSC // the sequential protocol (memory_test.go has the memory model)
 	m, err := allocsim.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -213,3 +213,38 @@ func PublishCheckName(harmful bool) string {
 	}
 	return "strict"
 }
+
+// Memory is the memory model a run explores.
+type Memory uint8
+
+// The memory models (README "Memory model").
+const (
+	// MemSC: every load reads the latest store; happens-before is tracked
+	// for race detection only.
+	MemSC Memory = iota
+	// MemRA: the release/acquire fragment: every atomic access has at least
+	// release (stores) and acquire (loads) semantics, and a relaxed or
+	// acquire load may read any store coherence allows.
+	MemRA
+	// MemRC11: the orders as written (relaxed accesses do not synchronise),
+	// and a relaxed or acquire load may read any store coherence allows.
+	MemRC11
+	numMemories
+)
+
+var memoryNames = [...]string{MemSC: "sc", MemRA: "ra", MemRC11: "rc11"}
+
+func (m Memory) String() string { return memoryNames[m] }
+
+// Memories lists the memory models.
+func Memories() []string { return memoryNames[:] }
+
+// ParseMemory parses a --memory value.
+func ParseMemory(v string) (Memory, error) {
+	for i, n := range memoryNames {
+		if n == v {
+			return Memory(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown memory model %q (want one of %s)", v, strings.Join(memoryNames[:], ", "))
+}

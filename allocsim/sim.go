@@ -2,6 +2,7 @@ package allocsim
 
 import (
 	"fmt"
+	"slices"
 
 	"mimcheck/model"
 )
@@ -20,6 +21,12 @@ type Config struct {
 	// by then), and only a resulting use-after-free or ownership breach is
 	// reported. The default is the strict form of invariants.md.
 	HarmfulPublish bool
+	// Memory is the memory model (default sc).
+	Memory Memory
+	// NoRaces turns off happens-before tracking and race detection (the
+	// state then has no memory-model part); only with Memory == MemSC.
+	// The spin abstraction never tracks them.
+	NoRaces bool
 }
 
 // Sim is the transition system of one configuration. It is immutable after
@@ -31,6 +38,7 @@ type Sim struct {
 	ns   int
 	nsl  int
 	dims model.Dims
+	mem  bool // the memory-model state is tracked (memevents.go)
 }
 
 // New checks cfg and returns its simulator.
@@ -41,7 +49,7 @@ func New(cfg Config) (*Sim, error) {
 	if err := cfg.Scenario.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Source >= numSources || cfg.Lang >= numLangs || cfg.Mutant >= numMutants || cfg.Abstraction >= numAbs {
+	if cfg.Source >= numSources || cfg.Lang >= numLangs || cfg.Mutant >= numMutants || cfg.Abstraction >= numAbs || cfg.Memory >= numMemories {
 		return nil, fmt.Errorf("bad configuration")
 	}
 	sc := cfg.Scenario
@@ -59,7 +67,16 @@ func New(cfg Config) (*Sim, error) {
 	if sc.TargetSegments != 0 && cfg.Abstraction == SpinAbs {
 		return nil, fmt.Errorf("scenario %s sets target-segments-per-thread, which --abstraction spin leaves out", sc.Name)
 	}
-	return &Sim{cfg: cfg, sc: sc, nt: len(sc.Threads), ns: sc.Segments, nsl: sc.Slices, dims: sc.Dims()}, nil
+	if cfg.Memory != MemSC && cfg.Abstraction == SpinAbs {
+		return nil, fmt.Errorf("--memory %s needs --abstraction full (the spin abstraction has no memory orders)", cfg.Memory)
+	}
+	if cfg.Memory != MemSC && cfg.NoRaces {
+		return nil, fmt.Errorf("--memory %s tracks happens-before; it cannot be turned off", cfg.Memory)
+	}
+	m := &Sim{cfg: cfg, sc: sc, nt: len(sc.Threads), ns: sc.Segments, nsl: sc.Slices, dims: sc.Dims()}
+	m.mem = cfg.Abstraction != SpinAbs && !cfg.NoRaces
+	m.dims.Mem = m.mem
+	return m, nil
 }
 
 // Config returns the configuration of m.
@@ -84,15 +101,32 @@ func (m *Sim) Init() model.State {
 	for i := 0; i < m.nt; i++ {
 		m.runLocal(&s, i)
 	}
+	if m.mem {
+		m.initMem(&s)
+	}
 	return s
 }
 
 // Enabled appends the threads that can step in s.
+// Under --memory ra|rc11 a thread whose next step is a weak load appears
+// once per store it may read: index i reads the latest store, index
+// i + k*model.MaxThreads the store k places before it (see ReadsFrom).
 func (m *Sim) Enabled(s *model.State, dst []int) []int {
+	n0 := len(dst)
+	extra := false
 	for i := 0; i < m.nt; i++ {
 		if m.enabled(s, i) {
 			dst = append(dst, i)
+			if k := m.weakChoices(s, i); k > 1 {
+				extra = true
+				for b := 1; b < k; b++ {
+					dst = append(dst, i+b*model.MaxThreads)
+				}
+			}
 		}
+	}
+	if extra {
+		slices.Sort(dst[n0:])
 	}
 	return dst
 }
@@ -134,9 +168,17 @@ func (m *Sim) AllDone(s *model.State) bool {
 // Step executes one step of thread i: its pending shared access, then all
 // thread-local work up to its next shared access. It returns the label.
 func (m *Sim) Step(s *model.State, i int) string {
-	if !m.enabled(s, i) {
+	if !m.enabled(s, i%model.MaxThreads) || (i >= model.MaxThreads && i/model.MaxThreads >= m.weakChoices(s, i%model.MaxThreads)) {
 		panic(fmt.Sprintf("mimcheck internal bug: step of disabled thread %d", i))
 	}
+	if m.mem {
+		return m.memStep(s, i)
+	}
+	return m.step(s, i)
+}
+
+// step runs thread i's pending shared access and the local work after it.
+func (m *Sim) step(s *model.State, i int) string {
 	r := m.newRun(s, i)
 	label := r.shared()
 	r.runLocal()

@@ -104,6 +104,7 @@ func labelOf(pc uint8) string {
 // is ignored.
 func StepInfoOf(label string) (StepInfo, bool) {
 	label, _, _ = strings.Cut(label, "+")
+	label, _, _ = strings.Cut(label, "~")
 	for _, si := range stepInfos {
 		if si.Label == label {
 			return si, true

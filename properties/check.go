@@ -12,6 +12,9 @@ import (
 func (c *Checker) Check(s *model.State) error {
 	if f := s.Fault; f.Code != 0 {
 		code := model.FaultCode(f.Code)
+		if code == model.FaultDataRace {
+			return violation("no-data-race", "%s", c.m.RaceDetail(f))
+		}
 		return violation(faultInvariant(code), "%s by thread T%d on segment %d slice %d", code, f.Thread, f.Seg, f.Slice)
 	}
 	var inq [model.MaxSegments * model.MaxSlices]uint8

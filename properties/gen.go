@@ -49,9 +49,13 @@ type Workload struct {
 	TargetSegments int
 	OSMemory       bool
 
-	Source      allocsim.Source
-	Patches     allocsim.Patches
-	Lang        allocsim.Lang
+	Source  allocsim.Source
+	Patches allocsim.Patches
+	Lang    allocsim.Lang
+	// NoRaces turns off race detection: set for msvc-c unless the known
+	// findings are generated (every msvc-c preset has a data race on
+	// segment->thread_id, README "Findings").
+	NoRaces     bool
 	Abstraction allocsim.Abstraction
 	Mutant      allocsim.Mutant
 
@@ -122,6 +126,7 @@ func NewWorkload(rng *rand.Rand, gc GenConfig) *Workload {
 	}
 	w.Patches = allocsim.Patches(rng.Intn(4))
 	w.Lang = allocsim.Lang(rng.Intn(3))
+	w.NoRaces = w.Lang == allocsim.LangMSVC && !gc.KnownFindings
 	nc := 1 + pick(30, 45, 25)
 	maxCS := min(3, w.Slices-1)
 	for k := 0; k < nc; k++ {
@@ -450,7 +455,8 @@ func (w *Workload) Scenario(name string) (*allocsim.Scenario, string, error) {
 
 // Config returns the simulator configuration of w on scenario sc.
 func (w *Workload) Config(sc *allocsim.Scenario) allocsim.Config {
-	return allocsim.Config{Scenario: sc, Source: w.Source, Patches: w.Patches, Lang: w.Lang, Mutant: w.Mutant, Abstraction: w.Abstraction}
+	return allocsim.Config{Scenario: sc, Source: w.Source, Patches: w.Patches, Lang: w.Lang, Mutant: w.Mutant, Abstraction: w.Abstraction,
+		NoRaces: w.NoRaces}
 }
 
 // Sim builds the simulator of w; it fails for a workload outside the
@@ -473,8 +479,12 @@ func (w *Workload) String() string {
 	if err != nil {
 		text = "(" + err.Error() + ")\n"
 	}
-	return fmt.Sprintf("\n# source %s patches %s lang %s abstraction %s mutant %s\n%s",
-		w.Source, w.Patches, w.Lang, w.Abstraction, w.Mutant, text)
+	races := "on"
+	if w.NoRaces || w.Abstraction != allocsim.Full {
+		races = "off"
+	}
+	return fmt.Sprintf("\n# source %s patches %s lang %s abstraction %s mutant %s races %s\n%s",
+		w.Source, w.Patches, w.Lang, w.Abstraction, w.Mutant, races, text)
 }
 
 // ShrinkWorkload is the gopter shrinker of workloads: it drops a thread,
@@ -550,7 +560,7 @@ func ShrinkWorkload(v interface{}) gopter.Shrink {
 		opt(func(c *Workload) { c.Patches = 0 })
 	}
 	if w.Lang != allocsim.LangC11 {
-		opt(func(c *Workload) { c.Lang = allocsim.LangC11 })
+		opt(func(c *Workload) { c.Lang, c.NoRaces = allocsim.LangC11, false })
 	}
 	k := 0
 	return func() (interface{}, bool) {

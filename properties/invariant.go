@@ -35,6 +35,7 @@ var Registry = []Invariant{
 	{"block-conservation", "B1, B2", "free, local_free, xthread_free, the heap delayed list, blocks taken off it and live blocks partition each page; used = blocks - |free ∪ local_free|; live blocks are exactly those held by threads or mailboxes, once each; no double free; a page is cleared only when all its blocks are free", "every step + in-step precondition"},
 	{"delayed-mode-protocol", "-", "(full model) MI_DELAYED_FREEING is held exactly while one remote free is between its CAS and the mode reset; pages of an abandoned or claimed segment are MI_NEVER_DELAYED_FREE; a block on a heap's delayed list belongs to a page with a heap", "every step + in-step precondition"},
 	{"no-access-after-publish", "-", "after a thread publishes a segment (abandoned bit set, OS list, or freed) it neither reads nor writes the segment's non-atomic state until it claims it again (strict form)", "in-step precondition"},
+	{"no-data-race", "-", "no two accesses to one location (a segment's thread_id or owner-private fields, the abandoned bitmap and count, a page's xheap or xthread_free, a heap's delayed list, the OS list), at least one a write and one non-atomic (in the --lang mode), are unordered by C11 happens-before", "in-step precondition"},
 	{"no-use-after-free", "B1", "no step accesses a freed segment", "in-step precondition"},
 	{"deadlock-free", "D", "some thread can step unless all are done", "end state"},
 	{"quiescent-clean", "F", "at the end: all blocks freed, all queues empty, every surviving segment abandoned and published, abandoned_count = set bits", "end state"},
@@ -69,6 +70,8 @@ func faultInvariant(f model.FaultCode) string {
 		return "delayed-mode-protocol"
 	case model.FaultAfterPublish:
 		return "no-access-after-publish"
+	case model.FaultDataRace:
+		return "no-data-race"
 	}
 	return "internal-fault"
 }

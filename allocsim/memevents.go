@@ -1,0 +1,562 @@
+package allocsim
+
+import "mimcheck/model"
+
+// Memory events: what each step does to the C11 memory state (model.Mem).
+//
+// A step is its pending shared access followed by thread-local work. The
+// shared access is planned from the program counter before the step runs
+// (memPlan: which locations, read / write / read-modify-write, and the
+// memory order of the macro or expression in this language mode and tag,
+// as ModeOf gives it); the local work is read off the state change:
+//
+//   - segment g's owner-private fields (slices, pages' free lists, used,
+//     abandoned, visits, dont_free, the span-queue links, retire_expire,
+//     ...) form one non-atomic location meta[g]: a step that changes any of
+//     them writes it; a step of g's holder that touches g reads it;
+//   - a changed page->xheap is mi_page_set_heap (a release store);
+//   - a page that stops being a page was zeroed by mi_segment_page_clear,
+//     a non-atomic write of its xthread_free and xheap;
+//   - any other change of a tracked atomic field (none is known) is
+//     recorded as a direct (language-mode) access, so it is never lost.
+//
+// Reads of fields that are constant while a block of the page is live
+// (block_size, flags, segment kind, memid, subproc) by a freeing thread
+// are not recorded; nor is block memory (a freed block's next link is
+// written before the release CAS that publishes it and read after the
+// owner's acquiring exchange, the same pair of accesses as xthread_free).
+
+// memEv is one planned access of a step's shared part.
+type memEv struct {
+	loc  int
+	kind uint8 // model.Acc* bits (Read, Write, Atomic, Acq, Rel)
+	weak bool  // a load that may read an older store (ra, rc11)
+	lock int8  // +1 lock, -1 unlock (loc is the lock)
+}
+
+// memPlan is the shared part of a step, in program order.
+type memPlan struct {
+	ev         [4]memEv
+	n          int
+	plainFirst bool // the local work's plain accesses precede the shared ones (mi_segment_os_free before _mi_arena_free)
+}
+
+func (p *memPlan) add(e memEv) {
+	p.ev[p.n] = e
+	p.n++
+}
+
+// kindOfMode turns a memory order into access bits for the configured
+// memory model (ra gives every atomic access release/acquire semantics).
+func (m *Sim) kindOfMode(md Mode, read, write bool) uint8 {
+	var k uint8
+	if read {
+		k |= model.AccRead
+	}
+	if write {
+		k |= model.AccWrite
+	}
+	switch md {
+	case ModePlain:
+		return k
+	case ModeRelaxed:
+		if m.cfg.Memory == MemRA {
+			k |= model.AccAcq | model.AccRel
+		}
+	case ModeAcquire:
+		k |= model.AccAcq
+		if m.cfg.Memory == MemRA {
+			k |= model.AccRel
+		}
+	case ModeRelease:
+		k |= model.AccRel
+		if m.cfg.Memory == MemRA {
+			k |= model.AccAcq
+		}
+	default: // acq_rel, seq_cst
+		k |= model.AccAcq | model.AccRel
+	}
+	return k | model.AccAtomic
+}
+
+// accKind is the access bits of a macro (or direct expression) of the
+// given kind and order in this configuration.
+func (m *Sim) accKind(a access, k accessKind, read, write bool) uint8 {
+	return m.kindOfMode(m.ModeOf(StepInfo{acc: a, kind: k}), read, write)
+}
+
+var (
+	accRelaxedLoad  = access{mode: ModeRelaxed}
+	accAcquireLoad  = access{mode: ModeAcquire}
+	accReleaseStore = access{mode: ModeRelease}
+	accAcqRel       = access{mode: ModeAcqRel}
+	accRelease      = access{mode: ModeRelease}
+	accRelaxedRMW   = access{mode: ModeRelaxed}
+	accDirect       = access{direct: true}
+)
+
+const rw = true
+
+// plan returns the shared accesses of thread i's pending step in s.
+func (m *Sim) plan(s *model.State, i int) memPlan {
+	var p memPlan
+	t := &s.Threads[i]
+	tid := model.TIDOf(i)
+	rmw := func(loc int, a access) memEv {
+		return memEv{loc: loc, kind: m.accKind(a, kindRMW, rw, rw)}
+	}
+	load := func(loc int, a access, weak bool) memEv {
+		return memEv{loc: loc, kind: m.accKind(a, kindLoad, rw, false), weak: weak}
+	}
+	store := func(loc int, a access) memEv {
+		return memEv{loc: loc, kind: m.accKind(a, kindStore, false, rw)}
+	}
+	plain := func(loc int, read, write bool) memEv {
+		return memEv{loc: loc, kind: m.kindOfMode(ModePlain, read, write)}
+	}
+	// collect: _mi_page_free_collect only exchanges a non-empty list (a
+	// relaxed load decides); the exchange is acq_rel
+	collect := func(x uint8, force bool) memEv {
+		if s.Slices[segOf(x)][sliceOf(x)].XThreadFree == 0 && !force {
+			return load(model.LocXTF0+int(x), accRelaxedLoad, false)
+		}
+		return rmw(model.LocXTF0+int(x), accAcqRel)
+	}
+	// _mi_page_(try_)use_delayed_free: an acquire load, and a release CAS
+	// when the mode changes (the step is disabled while DELAYED_FREEING)
+	useDelayed := func(x uint8, to model.DelayedMode, override bool) memEv {
+		cur := s.Slices[segOf(x)][sliceOf(x)].Delayed
+		if cur == to || cur == model.DelayedFreeing || (!override && cur == model.NeverDelayedFree) {
+			return load(model.LocXTF0+int(x), accAcquireLoad, false)
+		}
+		e := rmw(model.LocXTF0+int(x), accRelease)
+		e.kind |= m.accKind(accAcquireLoad, kindLoad, rw, false)
+		return e
+	}
+	blockPage := func() uint8 {
+		x, _ := decode(t.Regs[m.opAt(i, t).A])
+		return x
+	}
+	g := int(t.Seg)
+	switch t.PC {
+	case pcFLoad:
+		p.add(load(model.LocThreadID0+segOf(blockPage()), accRelaxedLoad, true))
+	case pcFUnclaim, pcTrUnclaim:
+		p.add(rmw(model.LocBitmap, accAcqRel))
+		if s.AbandonedMap&(1<<g) != 0 {
+			p.add(rmw(model.LocCount, accRelaxedRMW))
+		}
+	case pcFRdBit:
+		p.add(plain(model.LocBitmap, rw, false))
+	case pcFClrBit:
+		p.add(plain(model.LocBitmap, rw, rw))
+		p.add(rmw(model.LocCount, accRelaxedRMW))
+	case pcFPush, pcFCasTF:
+		p.add(rmw(model.LocXTF0+int(blockPage()), accRelease))
+	case pcRcTID:
+		p.add(store(model.LocThreadID0+g, accReleaseStore))
+	case pcRcXchg, pcCfXchg:
+		p.add(collect(gidx(g, int(t.SI)), false))
+	case pcAXchg, pcToFullXchg:
+		p.add(collect(t.CI, false))
+	case pcExXchg:
+		p.add(collect(t.CI, m.opAt(i, t).Kind != OpCollect))
+	case pcFAXchg:
+		p.add(collect(gidx(int(t.FSeg), int(t.FSI)), false))
+	case pcDfXchg:
+		x, _ := decode(t.Aux)
+		p.add(collect(x, false))
+	case pcSlotFree:
+		p.plainFirst = true
+		p.add(store(model.LocThreadID0+g, accDirect))
+		p.add(rmw(model.LocInuse, accAcqRel))
+	case pcAbTID:
+		p.add(store(model.LocThreadID0+g, accDirect))
+	case pcMark:
+		p.add(store(model.LocThreadID0+g, accReleaseStore))
+		if !s.Segs[g].OS {
+			p.add(rmw(model.LocBitmap, accAcqRel))
+			if m.cfg.Mutant != MutBugSubproc {
+				p.add(rmw(model.LocCount, accRelaxedRMW))
+			}
+		} else if m.cfg.Source == V217 {
+			p.add(rmw(model.LocCount, accRelaxedRMW))
+		}
+	case pcSubproc:
+		p.add(plain(model.LocMeta0+g, rw, false)) // segment->subproc, after publishing
+		p.add(rmw(model.LocCount, accRelaxedRMW))
+	case pcTrCnt:
+		p.add(load(model.LocCount, accRelaxedLoad, true))
+	case pcTrMap:
+		p.add(load(model.LocBitmap, accRelaxedLoad, true))
+	case pcSlotClaim:
+		p.add(rmw(model.LocInuse, accAcqRel))
+		// the thread_id store of the new segment is found in the state change
+	case pcFLoadHeap:
+		p.add(load(model.LocXHeap0+int(t.CI), accAcquireLoad, true))
+	case pcFPushDelayed:
+		if h := int(t.Aux); h > 0 {
+			p.add(rmw(model.LocDelayed0+h-1, accRelease))
+		}
+	case pcFResetDelayed:
+		p.add(rmw(model.LocXTF0+int(t.CI), accRelease))
+	case pcDfTake:
+		p.add(rmw(model.LocDelayed0+i, accAcqRel))
+	case pcDfRepush:
+		p.add(rmw(model.LocDelayed0+i, accRelease))
+	case pcDfUse:
+		x, _ := decode(t.Aux)
+		p.add(useDelayed(x, model.UseDelayedFree, false))
+	case pcExNever:
+		p.add(useDelayed(t.CI, model.NeverDelayedFree, false))
+	case pcRcUse:
+		p.add(useDelayed(gidx(g, int(t.SI)), model.UseDelayedFree, true))
+	case pcFANever:
+		p.add(useDelayed(gidx(int(t.FSeg), int(t.FSI)), model.NeverDelayedFree, false))
+	case pcRcHeap:
+		p.add(store(model.LocXHeap0+int(gidx(g, int(t.SI))), accReleaseStore))
+	case pcFAWalkPub:
+		p.add(plain(model.LocMeta0+int(t.FSeg), rw, false))
+	case pcFAClearPub:
+		p.add(plain(model.LocMeta0+int(t.FSeg), false, rw))
+	case pcOsLockMark, pcOsLockPop:
+		p.add(memEv{loc: model.LocOSLock, lock: 1})
+		p.add(plain(model.LocOSList, rw, rw))
+		p.add(rmw(model.LocCount, accRelaxedRMW))
+	case pcOsTryLockFree:
+		if s.OSListLocked == 0 {
+			p.add(memEv{loc: model.LocOSLock, lock: 1})
+			p.add(plain(model.LocOSList, rw, rw))
+			if s.Segs[g].OSListed {
+				p.add(rmw(model.LocCount, accRelaxedRMW))
+				p.add(store(model.LocThreadID0+g, accReleaseStore))
+			}
+		}
+	case pcOsUnlockMark, pcOsUnlockFree, pcOsUnlockPop:
+		if s.OSListLocked == uint8(tid) {
+			p.add(memEv{loc: model.LocOSLock, lock: -1})
+		}
+	case pcOsVisitLock:
+		if s.OSVisitLocked == 0 {
+			p.add(memEv{loc: model.LocOSVisit, lock: 1})
+		}
+	case pcOsVisitUnlock:
+		p.add(memEv{loc: model.LocOSVisit, lock: -1})
+	case pcOsCasTID:
+		if sg := &s.Segs[g]; sg.Live && sg.ThreadID == model.NoThread {
+			p.add(rmw(model.LocThreadID0+g, accAcqRel))
+			p.add(rmw(model.LocCount, accRelaxedRMW))
+		} else { // a failed strong CAS: an acquire load
+			p.add(load(model.LocThreadID0+g, accAcquireLoad, false))
+		}
+	case pcSend:
+		p.add(memEv{loc: model.LocMbox0 + int(m.opAt(i, t).B), kind: m.kindOfMode(ModeRelease, false, rw)})
+	case pcRecv:
+		p.add(memEv{loc: model.LocMbox0 + int(m.opAt(i, t).A), kind: m.kindOfMode(ModeAcquire, rw, rw)})
+	}
+	return p
+}
+
+// weakLoad returns the weak-location event of thread i's pending step, if
+// its load may read an older store in this memory model: an atomic load
+// (a non-atomic one reads the latest store, or races) that is not
+// seq_cst (a seq_cst load reads the latest store here; README).
+func (m *Sim) weakLoad(s *model.State, i int) (memEv, bool) {
+	if m.cfg.Memory == MemSC || !m.mem {
+		return memEv{}, false
+	}
+	switch s.Threads[i].PC {
+	case pcFLoad, pcTrCnt, pcTrMap, pcFLoadHeap:
+	default:
+		return memEv{}, false
+	}
+	p := m.plan(s, i)
+	e := p.ev[0]
+	if !e.weak || e.kind&model.AccAtomic == 0 {
+		return memEv{}, false
+	}
+	si := stepInfos[s.Threads[i].PC]
+	if m.ModeOf(si) == ModeSeqCst {
+		return memEv{}, false
+	}
+	return e, true
+}
+
+// weakChoices is the number of stores thread i's pending step may read
+// (1 when it is not a weak load).
+func (m *Sim) weakChoices(s *model.State, i int) int {
+	e, ok := m.weakLoad(s, i)
+	if !ok {
+		return 1
+	}
+	return s.Mem.Candidates(i, e.loc)
+}
+
+// weakValue is the current (latest) value of weak location l in s.
+func weakField(s *model.State, l int) *uint8 {
+	switch {
+	case l < model.LocBitmap:
+		return (*uint8)(&s.Segs[l-model.LocThreadID0].ThreadID)
+	case l == model.LocBitmap:
+		return &s.AbandonedMap
+	case l == model.LocCount:
+		return &s.AbandonedCount
+	}
+	x := l - model.LocXHeap0
+	return (*uint8)(&s.Slices[x/model.MaxSlices][x%model.MaxSlices].Heap)
+}
+
+// initMem starts the memory state: one initial store per weak location.
+func (m *Sim) initMem(s *model.State) {
+	var vals [model.NumWeakLocs]uint8
+	for l := range vals {
+		vals[l] = *weakField(s, l)
+	}
+	s.Mem.InitMem(m.nt, &vals)
+}
+
+// memStep is Step with the memory state: choice index i selects thread
+// i % MaxThreads and, for a weak load, the store it reads.
+func (m *Sim) memStep(s *model.State, i int) string {
+	th, back := i%model.MaxThreads, i/model.MaxThreads
+	pc := s.Threads[th].PC
+	plan := m.plan(s, th)
+	before := struct {
+		segs   [model.MaxSegments]model.Segment
+		slices [model.MaxSegments][model.MaxSlices]model.Slice
+	}{s.Segs, s.Slices}
+	mem := &s.Mem
+
+	// a weak load reads its store first; the step runs on that value
+	var restore *uint8
+	var latest, read uint8
+	if e, ok := m.weakLoad(s, th); ok {
+		st := mem.ReadWeak(th, e.loc, back, e.kind&model.AccAcq != 0)
+		f := weakField(s, e.loc)
+		restore, latest, read = f, *f, st.Val
+		*f = st.Val
+	}
+	label := m.step(s, th)
+	if restore != nil {
+		if *restore != read {
+			panic("mimcheck internal bug: a weak load step wrote the location it read")
+		}
+		*restore = latest
+	}
+
+	race := func(loc int, k uint8) {
+		if loc >= model.NumRaceLocs {
+			return
+		}
+		if r, found := mem.Access(th, loc, k); found {
+			s.SetRace(th, pc, r, k)
+		}
+	}
+	local := func() { m.localAccesses(&before.segs, &before.slices, s, th, &plan, race) }
+	if plan.plainFirst {
+		local()
+	}
+	for j := 0; j < plan.n; j++ {
+		e := plan.ev[j]
+		switch {
+		case e.lock > 0:
+			mem.Lock(th, e.loc)
+			continue
+		case e.lock < 0:
+			mem.Unlock(th, e.loc)
+			continue
+		}
+		if !(e.weak && restore != nil) { // a weak load already read its store
+			m.memAcquire(s, th, e)
+		}
+		race(e.loc, e.kind)
+		m.memWrite(s, th, e)
+	}
+	if !plan.plainFirst {
+		local()
+	}
+	var live uint8
+	for t := 0; t < m.nt; t++ {
+		if s.Threads[t].PC != pcDone {
+			live |= 1 << t
+		}
+	}
+	mem.Normalize(live, m.nt)
+	if back > 0 {
+		label += "~" + itoa(back)
+	}
+	return label
+}
+
+// memAcquire is the read half of access e: a load reads the latest store
+// (weak loads that branch read theirs before the step), and with acquire
+// semantics the thread joins the release clock of what it read. It comes
+// before the race check, since an acquire can order the access itself.
+func (m *Sim) memAcquire(s *model.State, th int, e memEv) {
+	mem := &s.Mem
+	if e.kind&model.AccRead == 0 {
+		return
+	}
+	acq := e.kind&model.AccAcq != 0
+	switch {
+	case e.loc < model.NumWeakLocs && e.kind&model.AccWrite == 0:
+		mem.ReadWeak(th, e.loc, 0, acq)
+	case e.loc < model.NumWeakLocs:
+		if acq {
+			mem.AcquireRMW(th, e.loc)
+		}
+	case e.loc < model.LocOSList && acq:
+		mem.SyncRMW(th, e.loc, false, true, false)
+	}
+}
+
+// memWrite is the write half of access e (with release semantics it
+// publishes the thread's clock; an RMW continues the release sequence).
+func (m *Sim) memWrite(s *model.State, th int, e memEv) {
+	mem := &s.Mem
+	if e.kind&model.AccWrite == 0 {
+		return
+	}
+	rel := e.kind&model.AccRel != 0
+	isRMW := e.kind&model.AccRead != 0
+	switch {
+	case e.loc < model.NumWeakLocs:
+		mem.WriteWeak(th, e.loc, *weakField(s, e.loc), isRMW, rel)
+	case e.loc >= model.LocOSList: // plain locations and locks: no store clock
+	case isRMW:
+		mem.SyncRMW(th, e.loc, true, false, rel)
+	default:
+		mem.SyncStore(th, e.loc, rel)
+	}
+}
+
+// localAccesses records the accesses of the step's local work, read off
+// the change from the state before the step (see the file comment).
+func (m *Sim) localAccesses(segs *[model.MaxSegments]model.Segment, sls *[model.MaxSegments][model.MaxSlices]model.Slice,
+	s *model.State, th int, plan *memPlan, race func(int, uint8)) {
+	tid := model.TIDOf(th)
+	planned := func(loc int) bool {
+		for j := 0; j < plan.n; j++ {
+			if plan.ev[j].loc == loc && plan.ev[j].lock == 0 {
+				return true
+			}
+		}
+		return false
+	}
+	for g := 0; g < m.ns; g++ {
+		a, b := &segs[g], &s.Segs[g]
+		wrote := a.Used != b.Used || a.Abandoned != b.Abandoned || a.AbandonedVisits != b.AbandonedVisits ||
+			a.WasReclaimed != b.WasReclaimed || a.Live != b.Live || a.SubprocValid != b.SubprocValid ||
+			a.Huge != b.Huge || a.OS != b.OS || a.DontFree != b.DontFree
+		// ghost fields (Holder, Busy, a page's Live bits, HeapDelayed, Taken)
+		// are the checker's bookkeeping, not memory
+		touched := wrote || a.ThreadID != b.ThreadID || a.OSListed != b.OSListed
+		for i := 0; i < m.nsl; i++ {
+			x := g*model.MaxSlices + i
+			p, q := &sls[g][i], &s.Slices[g][i]
+			if p.SliceCount != q.SliceCount || p.SliceOffset != q.SliceOffset || p.BlockSize != q.BlockSize ||
+				p.Prev != q.Prev || p.Next != q.Next || p.Free != q.Free || p.LocalFree != q.LocalFree ||
+				p.Used != q.Used || p.Retire != q.Retire || p.InFull != q.InFull {
+				wrote = true
+			}
+			if p.XThreadFree != q.XThreadFree || p.Delayed != q.Delayed || p.Heap != q.Heap {
+				touched = true
+			}
+			// mi_page_set_heap: a release store of xheap
+			if p.Heap != q.Heap && !planned(model.LocXHeap0+x) {
+				e := memEv{loc: model.LocXHeap0 + x, kind: m.accKind(accReleaseStore, kindStore, false, rw)}
+				race(e.loc, e.kind)
+				m.memWrite(s, th, e)
+			}
+			// mi_segment_page_clear: memset of the page struct (xthread_free, xheap)
+			if p.BlockSize >= model.BlockPage0 && q.BlockSize < model.BlockPage0 {
+				for _, loc := range []int{model.LocXTF0 + x, model.LocXHeap0 + x} {
+					e := memEv{loc: loc, kind: m.kindOfMode(ModePlain, false, rw)}
+					race(loc, e.kind)
+					m.memWrite(s, th, e)
+				}
+			} else if (p.XThreadFree != q.XThreadFree || p.Delayed != q.Delayed) && !planned(model.LocXTF0+x) &&
+				q.BlockSize >= model.BlockPage0 {
+				// not expected: record it as the language mode's direct access
+				e := memEv{loc: model.LocXTF0 + x, kind: m.accKind(accDirect, kindRMW, rw, rw)}
+				m.memAcquire(s, th, e)
+				race(e.loc, e.kind)
+				m.memWrite(s, th, e)
+			}
+		}
+		if a.ThreadID != b.ThreadID && !planned(model.LocThreadID0+g) {
+			// mi_segment_alloc's direct store of the owner's id
+			e := memEv{loc: model.LocThreadID0 + g, kind: m.accKind(accDirect, kindStore, false, rw)}
+			race(e.loc, e.kind)
+			m.memWrite(s, th, e)
+		}
+		// the holder reads g's fields in its local work; a step that ends
+		// holding g (publishing it) does so after its last local access
+		held := b.Holder == tid || (a.Holder == tid && plan.plainFirst)
+		switch {
+		case wrote:
+			race(model.LocMeta0+g, m.kindOfMode(ModePlain, false, rw))
+		case held && (touched || plannedSeg(plan, g)):
+			race(model.LocMeta0+g, m.kindOfMode(ModePlain, rw, false))
+		}
+	}
+}
+
+// plannedSeg reports whether the planned shared accesses concern segment g.
+func plannedSeg(p *memPlan, g int) bool {
+	for j := 0; j < p.n; j++ {
+		l := p.ev[j].loc
+		switch {
+		case l == model.LocThreadID0+g, l == model.LocMeta0+g:
+			return true
+		case l >= model.LocXHeap0 && l < model.NumWeakLocs && (l-model.LocXHeap0)/model.MaxSlices == g:
+			return true
+		case l >= model.LocXTF0 && l < model.LocDelayed0 && (l-model.LocXTF0)/model.MaxSlices == g:
+			return true
+		}
+	}
+	return false
+}
+
+func itoa(n int) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+// RaceDetail describes the data race recorded in fault f (FaultDataRace).
+func (m *Sim) RaceDetail(f model.Fault) string {
+	si := stepInfos[f.Slice]
+	return "data-race by thread T" + itoa(int(f.Thread)) + " on " + model.LocName(int(f.Seg)) + ": t" + itoa(int(f.Thread)-1) + " " + si.Label +
+		" (" + model.KindName(f.Kind&0x0f) + ", " + si.Cite + ") is not ordered by happens-before with the last " +
+		model.KindName(f.Kind>>4) + " of t" + itoa(int(f.Other)-1)
+}
+
+// Memory returns the memory model of m.
+func (m *Sim) Memory() Memory { return m.cfg.Memory }
+
+// TracksMem reports whether m tracks happens-before and races.
+func (m *Sim) TracksMem() bool { return m.mem }
+
+// ReadsFrom describes, for a trace, the store that choice index i's step
+// reads in s when it is a load of a weakly read location under --memory
+// ra|rc11: "rf=seg0.thread_id:0(latest)" or "rf=...:1(latest-2)". It is
+// "" for any other step.
+func (m *Sim) ReadsFrom(s *model.State, i int) string {
+	th, back := i%model.MaxThreads, i/model.MaxThreads
+	e, ok := m.weakLoad(s, th)
+	if !ok {
+		return ""
+	}
+	h := &s.Mem.Weak[e.loc]
+	j := int(h.N) - 1 - back
+	if j < 0 {
+		return ""
+	}
+	where := "latest"
+	if back > 0 {
+		where += "-" + itoa(back)
+	}
+	return "rf=" + model.LocName(e.loc) + ":" + itoa(int(h.Hist[j].Val)) + "(" + where + ")"
+}
