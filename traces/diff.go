@@ -121,7 +121,7 @@ var (
 	sliceShown = fieldSet("SliceCount", "SliceOffset", "BlockSize", "Prev", "Next", "Free", "LocalFree",
 		"XThreadFree", "Delayed", "Used", "Live", "HeapDelayed", "Taken", "Heap", "Retire", "InFull")
 	stateShown = fieldSet("Segs", "Slices", "Threads", "AbandonedMap", "AbandonedCount", "OSListLocked",
-		"OSVisitLocked", "OSList", "Mailbox", "Fault")
+		"OSVisitLocked", "OSList", "Mailbox", "Fault", "Mem")
 )
 
 // fieldSet returns a lookup set of field names.
@@ -300,6 +300,10 @@ func handle(h uint8) string {
 func fault(f model.Fault) string {
 	if f.Code == 0 {
 		return "none"
+	}
+	if model.FaultCode(f.Code) == model.FaultDataRace {
+		return "data-race(t" + strconv.Itoa(int(f.Thread)-1) + "," + model.LocName(int(f.Seg)) +
+			",t" + strconv.Itoa(int(f.Other)-1) + ")"
 	}
 	return model.FaultCode(f.Code).String() + "(t" + strconv.Itoa(int(f.Thread)-1) +
 		",seg" + strconv.Itoa(int(f.Seg)) + ",s" + strconv.Itoa(int(f.Slice)) + ")"

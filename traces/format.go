@@ -75,6 +75,11 @@ type Header struct {
 	// HarmfulPublish selects the harmful form of no-access-after-publish
 	// (header line "publish-check harmful"; absent means strict).
 	HarmfulPublish bool
+	// NoMemory: happens-before and races are not tracked (no "memory" header
+	// line: traces written before the memory model, --no-races, or the spin
+	// abstraction). Otherwise Memory is the memory model ("memory M").
+	NoMemory bool
+	Memory   allocsim.Memory
 
 	// Strategy is how the trace was found: StrategyDFS or StrategyRandom.
 	Strategy string
@@ -187,6 +192,8 @@ func (h *Header) Config() (allocsim.Config, error) {
 		Abstraction: h.Abstraction,
 
 		HarmfulPublish: h.HarmfulPublish,
+		Memory:         h.Memory,
+		NoRaces:        h.NoMemory && h.Abstraction == allocsim.Full,
 	}, nil
 }
 

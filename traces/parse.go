@@ -198,6 +198,8 @@ func (p *parser) header(tr *Trace) error {
 			tr.Abstraction, err = allocsim.ParseAbstraction(val)
 		case "publish-check":
 			tr.HarmfulPublish, err = allocsim.ParsePublishCheck(val)
+		case "memory":
+			tr.Memory, err = allocsim.ParseMemory(val)
 		case "strategy":
 			if !ValidStrategy(val) {
 				return p.fail(ln, col, "unknown strategy %q (want one of %s)", val, strings.Join(Strategies, ", "))
@@ -239,6 +241,11 @@ func (p *parser) header(tr *Trace) error {
 		return p.fail(ln, 1, "s3-rounds only applies to the builtin scenario S3")
 	} else if !ok && builtin && tr.Scenario == "S3" {
 		tr.Rounds = DefaultRounds
+	}
+	if ln, ok := seen["memory"]; ok && tr.Abstraction != allocsim.Full {
+		return p.fail(ln, 1, "memory only applies to --abstraction full")
+	} else if !ok {
+		tr.NoMemory = true // a trace of a run without happens-before tracking
 	}
 	if ln, ok := seen["seed"]; ok && !Seeded(tr.Strategy) {
 		return p.fail(ln, 1, "seed only applies to strategies random and pct")
@@ -375,6 +382,14 @@ func (p *parser) step(ln int, l string, want int) (Step, error) {
 		return st, p.fail(ln, col, "bad step label %q", label)
 	}
 	st.Label = label
+	if _, back, ok := strings.Cut(label, "~"); ok {
+		// a weak load that read the store back places before the latest
+		b, err := strconv.Atoi(strings.TrimRight(back, "+coalesce"))
+		if err != nil || b < 1 || b >= model.MemHist {
+			return st, p.fail(ln, col, "bad reads-from suffix in step label %q (want ~1..~%d)", label, model.MemHist-1)
+		}
+		st.Thread += b * model.MaxThreads
+	}
 	rest := func() (string, int) {
 		for pos < len(l) && l[pos] == ' ' {
 			pos++

@@ -43,9 +43,18 @@ func RecordSystem(sys System, h Header, schedule []int) (*Trace, error) {
 	for k := 0; k < n; k++ {
 		before := s
 		i := schedule[k]
+		rf := sys.Sim.ReadsFrom(&s, i)
 		label := sys.Step(&s, i)
 		mode, cite := stepMeta(sys.Sim, label)
-		tr.Steps[k] = Step{Thread: i, Label: label, Mode: mode, Cite: cite, Effect: Diff(sys.Sim, &before, &s)}
+		eff := Diff(sys.Sim, &before, &s)
+		if rf != "" {
+			if eff == "-" {
+				eff = rf
+			} else {
+				eff = rf + " " + eff
+			}
+		}
+		tr.Steps[k] = Step{Thread: i, Label: label, Mode: mode, Cite: cite, Effect: eff}
 	}
 	return tr, nil
 }

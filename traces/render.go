@@ -2,6 +2,7 @@ package traces
 
 import (
 	"fmt"
+	"mimcheck/model"
 	"strings"
 )
 
@@ -49,8 +50,8 @@ func Render(tr *Trace) string {
 	wk := max(len("step"), len(fmt.Sprint(len(tr.Steps)-1)))
 	fmt.Fprintf(&b, "%*s  %-7s %-*s  %-*s  %s\n", wk, "step", "thread", wl, "label", wm, "mode", "effect")
 	for k, st := range tr.Steps {
-		th := fmt.Sprintf("t%d", st.Thread)
-		if k > 0 && st.Thread != tr.Steps[k-1].Thread {
+		th := fmt.Sprintf("t%d", st.Thread%model.MaxThreads)
+		if k > 0 && st.Thread%model.MaxThreads != tr.Steps[k-1].Thread%model.MaxThreads {
 			th += "*"
 		}
 		fmt.Fprintf(&b, "%*d  %-7s %-*s  %-*s  %s\n", wk, k, th, wl, st.Label, wm, st.Mode, st.Effect)
@@ -86,7 +87,7 @@ func renderThreads(tr *Trace) int {
 	}
 	n := 0
 	for _, st := range tr.Steps {
-		n = max(n, st.Thread+1)
+		n = max(n, st.Thread%model.MaxThreads+1)
 	}
 	return n
 }

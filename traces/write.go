@@ -2,6 +2,8 @@ package traces
 
 import (
 	"bytes"
+	"mimcheck/allocsim"
+	"mimcheck/model"
 	"strconv"
 	"strings"
 )
@@ -66,6 +68,9 @@ func Format(tr *Trace) []byte {
 	if tr.HarmfulPublish {
 		line("publish-check ", "harmful")
 	}
+	if !tr.NoMemory && tr.Abstraction == allocsim.Full {
+		line("memory ", tr.Memory.String())
+	}
 	line("strategy ", tr.Strategy)
 	if Seeded(tr.Strategy) {
 		line("seed ", strconv.FormatUint(tr.Seed, 10))
@@ -79,7 +84,7 @@ func Format(tr *Trace) []byte {
 	for k, st := range tr.Steps {
 		b.WriteString(strconv.Itoa(k))
 		b.WriteString(" t")
-		b.WriteString(strconv.Itoa(st.Thread))
+		b.WriteString(strconv.Itoa(st.Thread % model.MaxThreads))
 		b.WriteByte(' ')
 		b.WriteString(st.Label)
 		if st.Mode != "" {

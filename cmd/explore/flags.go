@@ -41,6 +41,8 @@ type runFlags struct {
 	mutant         string
 	abstraction    string
 	publishCheck   string
+	memory         string
+	noRaces        bool
 	rounds         int
 	strategy       string
 	workers        int
@@ -68,6 +70,7 @@ func defaultRunFlags() runFlags {
 		mutant:         "none",
 		abstraction:    "full",
 		publishCheck:   "strict",
+		memory:         "sc",
 		rounds:         traces.DefaultRounds,
 		strategy:       traces.StrategyDFS,
 		workers:        1,
@@ -103,6 +106,8 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.StringVar(&f.mutant, "mutant", f.mutant, "seeded bug: none, "+strings.Join(allocsim.Mutants(), ", "))
 	fs.StringVar(&f.abstraction, "abstraction", f.abstraction, "abstraction: "+strings.Join(allocsim.Abstractions(), ", "))
 	fs.StringVar(&f.publishCheck, "publish-check", f.publishCheck, "form of no-access-after-publish: strict (any access after publishing) or harmful (go on; report only the damage)")
+	fs.StringVar(&f.memory, "memory", f.memory, "memory model: sc (loads read the latest store), ra (release/acquire: weak loads may read older stores, every atomic synchronises), rc11 (weak loads, orders as written); happens-before and data races are checked in all three")
+	fs.BoolVar(&f.noRaces, "no-races", f.noRaces, "do not track happens-before or check no-data-race (sc only; smaller state space)")
 	fs.IntVar(&f.rounds, "rounds", f.rounds, "warm-up rounds of S3 (0..20)")
 	fs.StringVar(&f.strategy, "strategy", f.strategy, "search strategy: dfs (exhaustive; parallel with --workers > 1), bfs (shortest counterexample first), sleep (dfs with sleep sets), dpor (stateless source-DPOR), random (seeded walk), pct (probabilistic concurrency testing)")
 	fs.IntVar(&f.workers, "workers", f.workers, fmt.Sprintf("worker threads of the dfs and bfs strategies (this machine has %d cores); N > 1 runs the level-synchronous parallel search: same states, verdict and counterexample for any N, but it keeps whole BFS levels in memory (about 1 KB per frontier state)", runtime.NumCPU()))
@@ -192,6 +197,19 @@ func (f runFlags) resolve() (*runConfig, error) {
 	}
 	if h.HarmfulPublish, err = allocsim.ParsePublishCheck(f.publishCheck); err != nil {
 		return nil, usagef("--publish-check: %v", err)
+	}
+	if h.Memory, err = allocsim.ParseMemory(f.memory); err != nil {
+		return nil, usagef("--memory: %v", err)
+	}
+	if f.noRaces && h.Memory != allocsim.MemSC {
+		return nil, usagef("--no-races: only with --memory sc (--memory %s needs happens-before)", h.Memory)
+	}
+	h.NoMemory = f.noRaces || h.Abstraction != allocsim.Full
+	if h.Memory != allocsim.MemSC && h.Abstraction != allocsim.Full {
+		return nil, usagef("--memory %s: needs --abstraction full (the spin abstraction has no memory orders)", h.Memory)
+	}
+	if h.Memory != allocsim.MemSC && (f.strategy == traces.StrategySleep || f.strategy == traces.StrategyDPOR) {
+		return nil, usagef("--strategy %s: not with --memory %s (the reads-from choices of one thread are not independent steps)", f.strategy, h.Memory)
 	}
 	if !traces.ValidStrategy(f.strategy) {
 		return nil, usagef("--strategy: unknown strategy %q (want one of %s)", f.strategy, strings.Join(traces.Strategies, ", "))
@@ -295,6 +313,13 @@ func (c *runConfig) command() string {
 	if h.HarmfulPublish {
 		parts = append(parts, "--publish-check", "harmful")
 	}
+	if h.Abstraction == allocsim.Full {
+		if h.NoMemory {
+			parts = append(parts, "--no-races")
+		} else {
+			parts = append(parts, "--memory", h.Memory.String())
+		}
+	}
 	parts = append(parts, "--strategy", h.Strategy)
 	if traces.Seeded(h.Strategy) {
 		parts = append(parts, "--seed", strconv.FormatUint(h.Seed, 10), "--runs", strconv.Itoa(f.runs))
@@ -330,6 +355,13 @@ func (c *runConfig) configLine() string {
 	}
 	fmt.Fprintf(&b, " source=%s patches=%s lang=%s mutant=%s abstraction=%s publish-check=%s strategy=%s",
 		h.Source, h.Patches, h.Lang, h.Mutant, h.Abstraction, allocsim.PublishCheckName(h.HarmfulPublish), h.Strategy)
+	switch {
+	case h.Abstraction != allocsim.Full:
+	case h.NoMemory:
+		fmt.Fprintf(&b, " memory=sc races=off")
+	default:
+		fmt.Fprintf(&b, " memory=%s races=on", h.Memory)
+	}
 	if h.Strategy == traces.StrategyDFS || h.Strategy == traces.StrategyBFS {
 		fmt.Fprintf(&b, " workers=%d", f.workers)
 	}

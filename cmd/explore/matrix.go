@@ -44,6 +44,8 @@ type matrixFlags struct {
 	abstractionS3  string
 	rounds         int
 	lang           string
+	memory         string
+	noRaces        bool
 	mutant         string
 	maxDepth       int
 	maxPreemptions int
@@ -73,6 +75,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) int {
 		abstractionS3:  "spin",
 		rounds:         traces.DefaultRounds,
 		lang:           "c11",
+		memory:         "sc",
 		mutant:         "none",
 		maxPreemptions: -1,
 		out:            "out",
@@ -86,7 +89,9 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.abstraction, "abstraction", f.abstraction, "abstraction of every scenario but S3")
 	fs.StringVar(&f.abstractionS3, "abstraction-s3", f.abstractionS3, "abstraction of S3")
 	fs.IntVar(&f.rounds, "rounds", f.rounds, "warm-up rounds of S3 (0..20)")
-	fs.StringVar(&f.lang, "lang", f.lang, "language mode")
+	fs.StringVar(&f.lang, "lang", f.lang, "comma list of language modes (c11, cxx, msvc-c)")
+	fs.StringVar(&f.memory, "memory", f.memory, "comma list of memory models (sc, ra, rc11)")
+	fs.BoolVar(&f.noRaces, "no-races", f.noRaces, "do not track happens-before or check no-data-race (sc only)")
 	fs.StringVar(&f.mutant, "mutant", f.mutant, "seeded bug (none for the real code)")
 	fs.IntVar(&f.maxDepth, "max-depth", f.maxDepth, "longest path explored per run (0: no limit)")
 	fs.IntVar(&f.maxPreemptions, "max-preemptions", f.maxPreemptions, "preemption bound per run (-1: unbounded)")
@@ -118,8 +123,8 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) int {
 	if f.quiet {
 		diag = io.Discard
 	}
-	fmt.Fprintf(diag, "matrix: %d runs, %d workers, strategy=dfs lang=%s mutant=%s max-depth=%d max-preemptions=%d max-states=%d timeout=%s model-rev=%d out=%s\n",
-		len(rows), f.workers, f.lang, f.mutant, f.maxDepth, f.maxPreemptions, f.maxStates, f.timeout, traces.ModelRev, f.out)
+	fmt.Fprintf(diag, "matrix: %d runs, %d workers, strategy=dfs lang=%s memory=%s mutant=%s max-depth=%d max-preemptions=%d max-states=%d timeout=%s model-rev=%d out=%s\n",
+		len(rows), f.workers, f.lang, f.memory, f.mutant, f.maxDepth, f.maxPreemptions, f.maxStates, f.timeout, traces.ModelRev, f.out)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -155,28 +160,33 @@ func (f matrixFlags) rows() ([]*matrixRow, error) {
 	for _, scen := range splitList(f.scenarios) {
 		for _, src := range splitList(f.sources) {
 			for _, ps := range splitList(f.patchSets) {
-				rf := defaultRunFlags()
-				rf.scenario, rf.source, rf.patch = scen, src, ps
-				rf.workers = 1 // rows run side by side, one per worker
-				rf.abstraction = f.abstraction
-				if strings.EqualFold(scen, "S3") {
-					rf.abstraction = f.abstractionS3
+				for _, lang := range splitList(f.lang) {
+					for _, mem := range splitList(f.memory) {
+						rf := defaultRunFlags()
+						rf.scenario, rf.source, rf.patch = scen, src, ps
+						rf.workers = 1 // rows run side by side, one per worker
+						rf.abstraction = f.abstraction
+						if strings.EqualFold(scen, "S3") {
+							rf.abstraction = f.abstractionS3
+						}
+						if rf.abstraction == "spin" && (ps != "none" || mem != "sc") {
+							// Under --abstraction spin the patches change nothing
+							// that is explored: A changes only a recorded access
+							// mode, B acts on the retire delay the abstraction
+							// leaves out. One run per source covers every patch
+							// set; it has no memory orders (sc only).
+							continue
+						}
+						rf.rounds, rf.lang, rf.memory, rf.noRaces, rf.mutant = f.rounds, lang, mem, f.noRaces, f.mutant
+						rf.maxDepth, rf.maxPreemptions, rf.maxStates, rf.timeout = f.maxDepth, f.maxPreemptions, f.maxStates, f.timeout
+						rf.out = f.out
+						c, err := rf.resolve()
+						if err != nil {
+							return nil, err
+						}
+						rows = append(rows, &matrixRow{cfg: c, name: fmt.Sprintf("%s %s patch=%s lang=%s memory=%s", rowScenario(c), c.hdr.Source, patchSet(c), c.hdr.Lang, memoryCell(c))})
+					}
 				}
-				if rf.abstraction == "spin" && ps != "none" {
-					// Under --abstraction spin the patches change nothing
-					// that is explored: A changes only a recorded access
-					// mode, B acts on the retire delay the abstraction
-					// leaves out. One run per source covers every patch set.
-					continue
-				}
-				rf.rounds, rf.lang, rf.mutant = f.rounds, f.lang, f.mutant
-				rf.maxDepth, rf.maxPreemptions, rf.maxStates, rf.timeout = f.maxDepth, f.maxPreemptions, f.maxStates, f.timeout
-				rf.out = f.out
-				c, err := rf.resolve()
-				if err != nil {
-					return nil, err
-				}
-				rows = append(rows, &matrixRow{cfg: c, name: fmt.Sprintf("%s %s patch=%s", rowScenario(c), c.hdr.Source, patchSet(c))})
 			}
 		}
 	}
@@ -261,10 +271,17 @@ func (r *matrixRow) violationCell() string {
 	if v == nil {
 		return "-"
 	}
-	if v.step < 0 {
-		return v.invariant + " @ init"
+	at := " @ init"
+	if v.step >= 0 {
+		at = " @ " + strconv.Itoa(v.step)
 	}
-	return v.invariant + " @ " + strconv.Itoa(v.step)
+	if v.invariant == "no-data-race" { // name the location
+		if _, loc, ok := strings.Cut(v.detail, " on "); ok {
+			loc, _, _ = strings.Cut(loc, ":")
+			at += " (" + loc + ")"
+		}
+	}
+	return v.invariant + at
 }
 
 // rowScenario names the row's scenario, with its abstraction when it is
@@ -277,15 +294,27 @@ func rowScenario(c *runConfig) string {
 	return s
 }
 
+// memoryCell renders the row's memory model ("sc, no races" when
+// happens-before is not tracked, "-" under the spin abstraction).
+func memoryCell(c *runConfig) string {
+	switch {
+	case c.hdr.Abstraction != allocsim.Full:
+		return "-"
+	case c.hdr.NoMemory:
+		return "sc, no races"
+	}
+	return c.hdr.Memory.String()
+}
+
 // patchSet renders the row's patches as none, A, B or A+B.
 func patchSet(c *runConfig) string { return strings.ReplaceAll(c.hdr.Patches.String(), ",", "+") }
 
 // matrixTable renders the verdict table: one header, a rule, one line per
 // row in row order, columns separated by " | " and padded to their widths.
 func matrixTable(rows []*matrixRow, withTime bool) string {
-	head := []string{"scenario", "source", "patches", "verdict", "states", "transitions", "time", "violation (invariant @ step)", "trace file"}
+	head := []string{"scenario", "source", "patches", "lang", "memory", "verdict", "states", "transitions", "time", "violation (invariant @ step)", "trace file"}
 	if !withTime {
-		head = append(head[:6:6], head[7:]...)
+		head = append(head[:8:8], head[9:]...)
 	}
 	cells := [][]string{head}
 	for _, r := range rows {
@@ -294,7 +323,7 @@ func matrixTable(rows []*matrixRow, withTime bool) string {
 		if o.viol != nil && o.viol.path != "" {
 			trace = o.viol.path
 		}
-		line := []string{rowScenario(r.cfg), r.cfg.hdr.Source.String(), patchSet(r.cfg), r.verdictCell(),
+		line := []string{rowScenario(r.cfg), r.cfg.hdr.Source.String(), patchSet(r.cfg), r.cfg.hdr.Lang.String(), memoryCell(r.cfg), r.verdictCell(),
 			strconv.FormatInt(o.res.States, 10), strconv.FormatInt(o.res.Transitions, 10)}
 		if withTime {
 			line = append(line, seconds(o.elapsed))
