@@ -3,7 +3,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 PKGS := ./...
 
-.PHONY: explore test test-short verify purity fmt-check vet bench explore-smoke replay-corpus build prop soak mutants fuzz-schedule
+.PHONY: memory-matrix explore test test-short verify purity fmt-check vet bench explore-smoke replay-corpus build prop soak mutants fuzz-schedule
 
 build:
 	$(GO) build -o bin/explore ./cmd/explore
@@ -13,7 +13,13 @@ build:
 explore: build
 	./bin/explore matrix --out out
 
-## test: formatting, vet, purity, then every test (about 2 minutes on 2 cores).
+## memory-matrix: S1 and S2 under every source, patch set, language mode
+## and memory model (216 runs, a few minutes; README "What the checker says").
+memory-matrix: build
+	./bin/explore matrix --scenarios S1,S2 --sources v2.4.1,v2.3.0,v2.1.7 --patch-sets none,A,B,A+B \
+		--lang c11,cxx,msvc-c --memory sc,ra,rc11 --timeout 120s --workers 2 --out out
+
+## test: formatting, vet, purity, then every test (about 4 minutes on 2 cores).
 test: verify
 	$(GO) test -count=1 $(PKGS)
 

@@ -317,7 +317,28 @@ func (m *Sim) initMem(s *model.State) {
 
 // memStep is Step with the memory state: choice index i selects thread
 // i % MaxThreads and, for a weak load, the store it reads.
-func (m *Sim) memStep(s *model.State, i int) string {
+func (m *Sim) memStep(s *model.State, i int) string { return m.memStepCollect(s, i, nil) }
+
+// MemAccess is one access of a step to a race location.
+type MemAccess struct {
+	Loc  int
+	Kind uint8 // model.Acc* bits
+}
+
+// StepAccesses returns the accesses to race locations that choice index
+// i's step makes from s (s is not changed), in the order they are checked.
+// Traces use it to name the earlier access of a data race.
+func (m *Sim) StepAccesses(s *model.State, i int) []MemAccess {
+	if !m.mem {
+		return nil
+	}
+	c := *s
+	var acc []MemAccess
+	m.memStepCollect(&c, i, &acc)
+	return acc
+}
+
+func (m *Sim) memStepCollect(s *model.State, i int, collect *[]MemAccess) string {
 	th, back := i%model.MaxThreads, i/model.MaxThreads
 	pc := s.Threads[th].PC
 	plan := m.plan(s, th)
@@ -336,7 +357,7 @@ func (m *Sim) memStep(s *model.State, i int) string {
 		restore, latest, read = f, *f, st.Val
 		*f = st.Val
 	}
-	label := m.step(s, th)
+	label, coalesced := m.stepCoalesce(s, th)
 	if restore != nil {
 		if *restore != read {
 			panic("mimcheck internal bug: a weak load step wrote the location it read")
@@ -344,12 +365,16 @@ func (m *Sim) memStep(s *model.State, i int) string {
 		*restore = latest
 	}
 
+	at := pc
 	race := func(loc int, k uint8) {
 		if loc >= model.NumRaceLocs {
 			return
 		}
-		if r, found := mem.Access(th, loc, k); found {
-			s.SetRace(th, pc, r, k)
+		if collect != nil {
+			*collect = append(*collect, MemAccess{Loc: loc, Kind: k})
+		}
+		if r, found := mem.Access(th, loc, k); found && !m.ignoreRace[RaceKey(loc, at, k, r.Kind)] {
+			s.SetRace(th, at, r, k)
 		}
 	}
 	local := func() { m.localAccesses(&before.segs, &before.slices, s, th, &plan, race) }
@@ -374,6 +399,17 @@ func (m *Sim) memStep(s *model.State, i int) string {
 	}
 	if !plan.plainFirst {
 		local()
+	}
+	// mi_segment_span_free_coalesce's read of thread_id (patch A's site):
+	// the direct expression, or mi_segment_is_abandoned (relaxed)
+	for g := 0; g < m.ns; g++ {
+		if coalesced&(1<<g) != 0 {
+			e := memEv{loc: model.LocThreadID0 + g, kind: m.kindOfMode(m.CoalesceReadMode(), rw, false)}
+			m.memAcquire(s, th, e)
+			at = pcCoalesceRead
+			race(e.loc, e.kind)
+			at = pc
+		}
 	}
 	var live uint8
 	for t := 0; t < m.nt; t++ {
@@ -560,3 +596,36 @@ func (m *Sim) ReadsFrom(s *model.State, i int) string {
 	}
 	return "rf=" + model.LocName(e.loc) + ":" + itoa(int(h.Hist[j].Val)) + "(" + where + ")"
 }
+
+// RaceKey names a race site: the location's kind (thread_id, meta,
+// xthread_free, ...), the label of the step that found the race, and the
+// kinds of both accesses: "thread_id free.load-thread-id atomic-read/non-atomic-write".
+// --all-races reports one race per key.
+func RaceKey(loc int, pc uint8, cur, other uint8) string {
+	name := model.LocName(loc)
+	if i := lastDot(name); i >= 0 {
+		name = name[i+1:]
+	}
+	dash := func(k uint8) string {
+		b := []byte(model.KindName(k))
+		for i := range b {
+			if b[i] == ' ' {
+				b[i] = '-'
+			}
+		}
+		return string(b)
+	}
+	return name + " " + labelOf(pc) + " " + dash(cur&0x0f) + "/" + dash(other)
+}
+
+func lastDot(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '.' {
+			return i
+		}
+	}
+	return -1
+}
+
+// RaceKeyOf is the RaceKey of the race recorded in fault f.
+func RaceKeyOf(f model.Fault) string { return RaceKey(int(f.Seg), f.Slice, f.Kind&0x0f, f.Kind>>4) }

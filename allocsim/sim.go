@@ -27,6 +27,9 @@ type Config struct {
 	// state then has no memory-model part); only with Memory == MemSC.
 	// The spin abstraction never tracks them.
 	NoRaces bool
+	// IgnoreRaces lists race sites (RaceKey) that are not reported: the
+	// search goes on past them (explore run --all-races).
+	IgnoreRaces []string
 }
 
 // Sim is the transition system of one configuration. It is immutable after
@@ -39,6 +42,8 @@ type Sim struct {
 	nsl  int
 	dims model.Dims
 	mem  bool // the memory-model state is tracked (memevents.go)
+
+	ignoreRace map[string]bool // Config.IgnoreRaces
 }
 
 // New checks cfg and returns its simulator.
@@ -75,6 +80,15 @@ func New(cfg Config) (*Sim, error) {
 	}
 	m := &Sim{cfg: cfg, sc: sc, nt: len(sc.Threads), ns: sc.Segments, nsl: sc.Slices, dims: sc.Dims()}
 	m.mem = cfg.Abstraction != SpinAbs && !cfg.NoRaces
+	if len(cfg.IgnoreRaces) > 0 {
+		if !m.mem {
+			return nil, fmt.Errorf("ignored races need race detection (--abstraction full, races on)")
+		}
+		m.ignoreRace = map[string]bool{}
+		for _, k := range cfg.IgnoreRaces {
+			m.ignoreRace[k] = true
+		}
+	}
 	m.dims.Mem = m.mem
 	return m, nil
 }
@@ -179,13 +193,20 @@ func (m *Sim) Step(s *model.State, i int) string {
 
 // step runs thread i's pending shared access and the local work after it.
 func (m *Sim) step(s *model.State, i int) string {
+	label, _ := m.stepCoalesce(s, i)
+	return label
+}
+
+// stepCoalesce is step, also returning the segments whose thread_id
+// mi_segment_span_free_coalesce read (bit g).
+func (m *Sim) stepCoalesce(s *model.State, i int) (string, uint8) {
 	r := m.newRun(s, i)
 	label := r.shared()
 	r.runLocal()
 	if r.coalesced {
 		label += "+coalesce"
 	}
-	return label
+	return label, r.coalescedSegs
 }
 
 // Encode appends the canonical encoding of s.

@@ -13,6 +13,8 @@ type run struct {
 	// coalesced: this step ran mi_segment_span_free_coalesce, whose read of
 	// thread_id is folded into the step (see coalesceIsAbandoned).
 	coalesced bool
+	// coalescedSegs: the segments whose thread_id coalesce read (bit g)
+	coalescedSegs uint8
 }
 
 func (m *Sim) newRun(s *model.State, i int) run {
@@ -175,6 +177,7 @@ func (r *run) segmentSpanFreeCoalesce(g, i int) int {
 // here; the access mode is recorded on the step (see steps.go).
 func (r *run) coalesceIsAbandoned(g int) bool {
 	r.coalesced = true
+	r.coalescedSegs |= 1 << g
 	return r.segmentIsAbandoned(g)
 }
 

@@ -81,12 +81,21 @@ var stepInfos = map[uint8]StepInfo{
 	pcFANever:       {"force-abandon.never-delayed-free", "page->xthread_free", "page.c: _mi_page_force_abandon -> _mi_page_use_delayed_free(NEVER)", access{mode: ModeRelease}, 0},
 	pcFAWalkPub:     {"force-abandon.walk-published", "segment->slices (published segment)", "segment.c: mi_segment_force_abandon (loop after the segment was abandoned)", access{mode: ModePlain}, 0},
 	pcFAClearPub:    {"force-abandon.clear-dont-free", "segment->dont_free, segment->used (published segment)", "segment.c: mi_segment_force_abandon (after the loop)", access{mode: ModePlain}, 0},
+	pcCoalesceRead:  {"coalesce.read-thread-id", "segment->thread_id", "segment.c: mi_segment_span_free_coalesce (inside the step that frees the span)", access{direct: true}, kindLoad},
 	pcSend:          {"handoff.send", "mailbox", "scenario device (release)", access{mode: ModeRelease}, 0},
 	pcRecv:          {"handoff.recv", "mailbox", "scenario device (acquire)", access{mode: ModeAcquire}, 0},
 }
 
+// pcCoalesceRead names the thread_id read of mi_segment_span_free_coalesce
+// in race reports; it is not a phase (the read is folded into the step
+// that frees the span).
+const pcCoalesceRead uint8 = 255
+
 func init() {
 	for pc, si := range stepInfos {
+		if pc == pcCoalesceRead {
+			continue
+		}
 		si.kind = kindOf(pc)
 		stepInfos[pc] = si
 	}

@@ -80,6 +80,9 @@ type Header struct {
 	// abstraction). Otherwise Memory is the memory model ("memory M").
 	NoMemory bool
 	Memory   allocsim.Memory
+	// IgnoreRaces are race sites the run went past ("ignore-race KEY"
+	// lines; explore run --all-races).
+	IgnoreRaces []string
 
 	// Strategy is how the trace was found: StrategyDFS or StrategyRandom.
 	Strategy string
@@ -194,6 +197,7 @@ func (h *Header) Config() (allocsim.Config, error) {
 		HarmfulPublish: h.HarmfulPublish,
 		Memory:         h.Memory,
 		NoRaces:        h.NoMemory && h.Abstraction == allocsim.Full,
+		IgnoreRaces:    h.IgnoreRaces,
 	}, nil
 }
 

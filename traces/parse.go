@@ -147,7 +147,7 @@ func (p *parser) header(tr *Trace) error {
 		key, val, _ := strings.Cut(l, " ")
 		val = strings.TrimSpace(val)
 		col := len(key) + 2 // column of the value
-		if prev, dup := seen[key]; dup {
+		if prev, dup := seen[key]; dup && key != "ignore-race" {
 			return p.fail(ln, 1, "duplicate %q line (first on line %d)", key, prev+1)
 		}
 		seen[key] = ln
@@ -200,6 +200,11 @@ func (p *parser) header(tr *Trace) error {
 			tr.HarmfulPublish, err = allocsim.ParsePublishCheck(val)
 		case "memory":
 			tr.Memory, err = allocsim.ParseMemory(val)
+		case "ignore-race":
+			if val == "" {
+				return p.fail(ln, col, "ignore-race wants a race site (LOCATION LABEL KIND/KIND)")
+			}
+			tr.IgnoreRaces = append(tr.IgnoreRaces, val)
 		case "strategy":
 			if !ValidStrategy(val) {
 				return p.fail(ln, col, "unknown strategy %q (want one of %s)", val, strings.Join(Strategies, ", "))
@@ -241,6 +246,9 @@ func (p *parser) header(tr *Trace) error {
 		return p.fail(ln, 1, "s3-rounds only applies to the builtin scenario S3")
 	} else if !ok && builtin && tr.Scenario == "S3" {
 		tr.Rounds = DefaultRounds
+	}
+	if ln, ok := seen["ignore-race"]; ok && !seenMemory(seen) {
+		return p.fail(ln, 1, "ignore-race needs a memory line (race detection on)")
 	}
 	if ln, ok := seen["memory"]; ok && tr.Abstraction != allocsim.Full {
 		return p.fail(ln, 1, "memory only applies to --abstraction full")
@@ -448,3 +456,5 @@ func (p *parser) outcome(ln int, l string, steps int) (Outcome, error) {
 	o.Invariant = f[1]
 	return o, nil
 }
+
+func seenMemory(seen map[string]int) bool { _, ok := seen["memory"]; return ok }

@@ -40,7 +40,9 @@ func RecordSystem(sys System, h Header, schedule []int) (*Trace, error) {
 	tr.Expect = tr.End.Invariant
 	tr.Steps = make([]Step, n)
 	s := sys.Init()
+	states := make([]model.State, n)
 	for k := 0; k < n; k++ {
+		states[k] = s
 		before := s
 		i := schedule[k]
 		rf := sys.Sim.ReadsFrom(&s, i)
@@ -56,7 +58,41 @@ func RecordSystem(sys System, h Header, schedule []int) (*Trace, error) {
 		}
 		tr.Steps[k] = Step{Thread: i, Label: label, Mode: mode, Cite: cite, Effect: eff}
 	}
+	if f := s.Fault; model.FaultCode(f.Code) == model.FaultDataRace && n > 0 {
+		tr.Comments = append(tr.Comments, " "+RaceOther(sys, schedule[:n], states, f))
+	}
 	return tr, nil
+}
+
+// RaceOther names the earlier access of the data race f found at the end
+// of schedule: the last step of the other thread that made an access of
+// the recorded kind to the racing location (states[k] is the state before
+// step k).
+func RaceOther(sys System, schedule []int, states []model.State, f model.Fault) string {
+	loc, other, kind := int(f.Seg), int(f.Other)-1, f.Kind>>4
+	matches := func(a uint8) bool {
+		if a&model.AccAtomic != kind&model.AccAtomic {
+			return false
+		}
+		if kind&model.AccWrite != 0 {
+			return a&model.AccWrite != 0
+		}
+		return a&model.AccRead != 0
+	}
+	for k := len(schedule) - 2; k >= 0; k-- {
+		if schedule[k]%model.MaxThreads != other {
+			continue
+		}
+		for _, a := range sys.Sim.StepAccesses(&states[k], schedule[k]) {
+			if a.Loc == loc && matches(a.Kind) {
+				label := sys.Sim.PendingLabel(&states[k], schedule[k]%model.MaxThreads)
+				si, _ := allocsim.StepInfoOf(label)
+				return fmt.Sprintf("race: the earlier access (%s of %s) is step %d, t%d %s (%s)",
+					model.KindName(kind), model.LocName(loc), k, other, si.Label, si.Cite)
+			}
+		}
+	}
+	return fmt.Sprintf("race: the earlier access (%s of %s by t%d) is not in the trace's steps", model.KindName(kind), model.LocName(loc), other)
 }
 
 // coalesceSuffix marks a step that also ran mi_segment_span_free_coalesce,

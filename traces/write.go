@@ -71,6 +71,9 @@ func Format(tr *Trace) []byte {
 	if !tr.NoMemory && tr.Abstraction == allocsim.Full {
 		line("memory ", tr.Memory.String())
 	}
+	for _, k := range tr.IgnoreRaces {
+		line("ignore-race ", k)
+	}
 	line("strategy ", tr.Strategy)
 	if Seeded(tr.Strategy) {
 		line("seed ", strconv.FormatUint(tr.Seed, 10))

@@ -43,6 +43,8 @@ type runFlags struct {
 	publishCheck   string
 	memory         string
 	noRaces        bool
+	allRaces       bool
+	ignoreRaces    []string // set by --all-races between its searches
 	rounds         int
 	strategy       string
 	workers        int
@@ -108,6 +110,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.StringVar(&f.publishCheck, "publish-check", f.publishCheck, "form of no-access-after-publish: strict (any access after publishing) or harmful (go on; report only the damage)")
 	fs.StringVar(&f.memory, "memory", f.memory, "memory model: sc (loads read the latest store), ra (release/acquire: weak loads may read older stores, every atomic synchronises), rc11 (weak loads, orders as written); happens-before and data races are checked in all three")
 	fs.BoolVar(&f.noRaces, "no-races", f.noRaces, "do not track happens-before or check no-data-race (sc only; smaller state space)")
+	fs.BoolVar(&f.allRaces, "all-races", f.allRaces, "after a data race, search again going past its race site (location, step, kinds), until a search ends without a new race; one trace per race site")
 	fs.IntVar(&f.rounds, "rounds", f.rounds, "warm-up rounds of S3 (0..20)")
 	fs.StringVar(&f.strategy, "strategy", f.strategy, "search strategy: dfs (exhaustive; parallel with --workers > 1), bfs (shortest counterexample first), sleep (dfs with sleep sets), dpor (stateless source-DPOR), random (seeded walk), pct (probabilistic concurrency testing)")
 	fs.IntVar(&f.workers, "workers", f.workers, fmt.Sprintf("worker threads of the dfs and bfs strategies (this machine has %d cores); N > 1 runs the level-synchronous parallel search: same states, verdict and counterexample for any N, but it keeps whole BFS levels in memory (about 1 KB per frontier state)", runtime.NumCPU()))
@@ -238,6 +241,10 @@ func (f runFlags) resolve() (*runConfig, error) {
 	if err := scenarioHeader(h, f.scenario, f.rounds); err != nil {
 		return nil, err
 	}
+	if f.allRaces && h.NoMemory {
+		return nil, usagef("--all-races: needs race detection (--abstraction full, without --no-races)")
+	}
+	h.IgnoreRaces = f.ignoreRaces
 	if c.sys, err = h.System(); err != nil {
 		return nil, usagef("scenario %s: %v", f.scenario, err)
 	}

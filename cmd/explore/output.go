@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"mimcheck/allocsim"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,6 +35,7 @@ type violationReport struct {
 	steps      int    // steps of the minimised trace
 	foundSteps int    // steps of the schedule the search found
 	switches   int    // context switches of the minimised trace
+	race       string // for a data race: which earlier access it races with
 	foundSw    int    // context switches of the schedule the search found
 	path       string // trace file written, "" if it could not be written
 	writeErr   error  // why the trace could not be written
@@ -202,9 +204,20 @@ func traceName(h *traces.Header, invariant string, corpus bool) string {
 		scen = strings.TrimSuffix(scen, filepath.Ext(scen))
 	}
 	patches := strings.ReplaceAll(h.Patches.String(), ",", "+")
-	parts := []string{scen, h.Source.String(), patches, h.Mutant.String()}
+	parts := []string{scen, h.Source.String(), patches}
 	if corpus {
-		parts = []string{scen, h.Mutant.String()}
+		parts = []string{scen}
+	}
+	// the language mode and memory model when not the defaults
+	if h.Lang != allocsim.LangC11 {
+		parts = append(parts, h.Lang.String())
+	}
+	if !h.NoMemory && h.Memory != allocsim.MemSC {
+		parts = append(parts, h.Memory.String())
+	}
+	parts = append(parts, h.Mutant.String())
+	if n := len(h.IgnoreRaces); n > 0 { // --all-races: the (n+1)-th race site
+		parts = append(parts, "race"+strconv.Itoa(n+1))
 	}
 	return fileSafe(invariant) + "--" + fileSafe(strings.Join(parts, "-"))
 }

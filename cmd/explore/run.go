@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"mimcheck/allocsim"
 	"mimcheck/model"
 	"mimcheck/sched"
 	"mimcheck/traces"
@@ -116,6 +117,26 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	fmt.Fprintf(diag, "searching (%s)...\n", c.hdr.Strategy)
 	o := c.search(ctx, diag, !f.quiet)
+	var sites []string
+	for f.allRaces && o.res.Violation != nil {
+		if inv, _ := traces.ViolationOf(o.res.Violation.Err); inv != "no-data-race" {
+			break
+		}
+		v, err := c.saveViolation(o.res.Violation, f.out, f.corpus, !f.noMinimize)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		end, _, _ := sched.Replay[model.State](c.sys, o.res.Violation.Schedule)
+		key := allocsim.RaceKeyOf(end.Fault)
+		sites = append(sites, fmt.Sprintf("race site %d: %s: %s trace=%s", len(sites)+1, key, v.race, v.path))
+		fmt.Fprintln(diag, sites[len(sites)-1])
+		f.ignoreRaces = append(f.ignoreRaces, key)
+		if c, err = f.resolve(); err != nil {
+			return fail(stderr, err)
+		}
+		fmt.Fprintf(diag, "searching again past %d race site(s)...\n", len(sites))
+		o = c.search(ctx, diag, !f.quiet)
+	}
 	if o.res.Violation != nil {
 		v, err := c.saveViolation(o.res.Violation, f.out, f.corpus, !f.noMinimize)
 		if err != nil {
@@ -144,8 +165,17 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(diag, "violation %s at %s (minimised from %d steps, %d context switches to %d steps, %d switches): %s\n",
 				v.invariant, at, v.foundSteps, v.foundSw, v.steps, v.switches, v.detail)
 		}
+		if v.race != "" {
+			fmt.Fprintln(diag, v.race)
+		}
 	}
 
+	if f.allRaces {
+		fmt.Fprintf(diag, "all-races: %d race site(s)\n", len(sites))
+		for _, l := range sites {
+			fmt.Fprintln(stdout, l)
+		}
+	}
 	if f.json {
 		if err := writeJSON(stdout, o.json()); err != nil {
 			return fail(stderr, err)
@@ -156,7 +186,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "reproduce: explore replay %s\n", shellQuote(o.viol.path))
 		}
 	}
-	if o.res.Violation != nil {
+	if o.res.Violation != nil || len(sites) > 0 {
 		return exitViolation
 	}
 	return exitOK
@@ -372,6 +402,11 @@ func (c *runConfig) saveViolation(v *sched.Found, dir string, corpus, minimize b
 		foundSteps: len(v.Schedule),
 		switches:   switches(schedule),
 		foundSw:    switches(v.Schedule),
+	}
+	for _, c := range tr.Comments {
+		if strings.HasPrefix(c, " race: ") {
+			r.race = strings.TrimPrefix(c, " ")
+		}
 	}
 	r.path, r.writeErr = writeTrace(dir, traceName(&tr.Header, inv, corpus), data)
 	return r, nil
