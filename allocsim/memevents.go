@@ -152,7 +152,11 @@ func (m *Sim) plan(s *model.State, i int) memPlan {
 		p.add(plain(model.LocBitmap, rw, rw))
 		p.add(rmw(model.LocCount, accRelaxedRMW))
 	case pcFPush, pcFCasTF:
-		p.add(rmw(model.LocXTF0+int(blockPage()), accRelease))
+		a := accRelease
+		if m.cfg.Patches.Has(PatchC) { // acquire on success as well
+			a = accAcqRel
+		}
+		p.add(rmw(model.LocXTF0+int(blockPage()), a))
 	case pcRcTID:
 		p.add(store(model.LocThreadID0+g, accReleaseStore))
 	case pcRcXchg, pcCfXchg:

@@ -67,7 +67,8 @@ func TestMemoryMSVCRace(t *testing.T) {
 // mi_free_block_delayed_mt does not synchronise with the reclaimer's
 // mi_page_set_heap, so the acquire load of xheap may read the NULL stored
 // when the page was abandoned and the block is lost; patch A and B do not
-// change it; under ra (every atomic acquires) it cannot happen.
+// change it; under ra (every atomic acquires) it cannot happen, nor with
+// patch C (mimcheck's proposed fix).
 func TestMemoryRC11StaleHeap(t *testing.T) {
 	for _, p := range []allocsim.Patches{0, allocsim.PatchA, allocsim.PatchB, allocsim.PatchA | allocsim.PatchB} {
 		res := memRun(t, "S2", allocsim.Config{Memory: allocsim.MemRC11, Patches: p})
@@ -78,5 +79,12 @@ func TestMemoryRC11StaleHeap(t *testing.T) {
 	res := memRun(t, "S2", allocsim.Config{Memory: allocsim.MemRA})
 	if res.Verdict != sched.OK || !res.Complete {
 		t.Errorf("ra: %v %v", res.Verdict, res.Violation)
+	}
+	// patch C (an acq_rel CAS) removes it
+	for _, src := range []allocsim.Source{allocsim.V241, allocsim.V230} {
+		res := memRun(t, "S2", allocsim.Config{Source: src, Memory: allocsim.MemRC11, Patches: allocsim.PatchC})
+		if res.Verdict != sched.OK || !res.Complete {
+			t.Errorf("%s rc11 patch C: %v %v", src, res.Verdict, res.Violation)
+		}
 	}
 }

@@ -45,6 +45,11 @@ const (
 	PatchA Patches = 1 << iota
 	// PatchB: _mi_page_retire sets retire_expire only when it is 0.
 	PatchB
+	// PatchC (mimcheck's proposal for README finding 3, not an upstream
+	// patch): mi_free_block_delayed_mt's CAS of xthread_free has acq_rel
+	// instead of release semantics on success, so its acquire load of xheap
+	// is ordered after the reclaimer's mi_page_set_heap.
+	PatchC
 )
 
 // Has reports whether p includes q.
@@ -58,6 +63,9 @@ func (p Patches) String() string {
 	if p.Has(PatchB) {
 		parts = append(parts, "B")
 	}
+	if p.Has(PatchC) {
+		parts = append(parts, "C")
+	}
 	if len(parts) == 0 {
 		return "none"
 	}
@@ -65,9 +73,9 @@ func (p Patches) String() string {
 }
 
 // PatchNames lists the patch names.
-func PatchNames() []string { return []string{"A", "B"} }
+func PatchNames() []string { return []string{"A", "B", "C"} }
 
-// ParsePatches parses a --patch value: a comma list of A and B, or "" /
+// ParsePatches parses a --patch value: a comma list of A, B and C, or "" /
 // "none" for none.
 func ParsePatches(v string) (Patches, error) {
 	var p Patches
@@ -80,8 +88,10 @@ func ParsePatches(v string) (Patches, error) {
 			p |= PatchA
 		case "B", "b":
 			p |= PatchB
+		case "C", "c":
+			p |= PatchC
 		default:
-			return 0, fmt.Errorf("unknown patch %q (want a comma list of A, B)", f)
+			return 0, fmt.Errorf("unknown patch %q (want a comma list of A, B, C)", f)
 		}
 	}
 	return p, nil

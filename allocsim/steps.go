@@ -158,6 +158,9 @@ func kindOf(pc uint8) accessKind {
 //     __iso_volatile_load/store (atomic, unordered on x86/x64: relaxed);
 //   - otherwise the order the mi_atomic_* macro names.
 func (m *Sim) ModeOf(si StepInfo) Mode {
+	if si.Label == "free.cas-xthread-free" && m.cfg.Patches.Has(PatchC) {
+		si.acc.mode = ModeAcqRel // patch C (options.go)
+	}
 	if si.acc.direct {
 		if m.cfg.Lang == LangMSVC {
 			return ModePlain

@@ -184,7 +184,7 @@ func (p *parser) header(tr *Trace) error {
 			tr.Source, err = allocsim.ParseSource(val)
 		case "patches":
 			if val == "" {
-				return p.fail(ln, col, "patches wants none, A, B or A,B")
+				return p.fail(ln, col, "patches wants none or a comma list of A, B, C")
 			}
 			tr.Patches, err = allocsim.ParsePatches(val)
 		case "lang":

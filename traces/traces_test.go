@@ -272,7 +272,7 @@ func TestMalformed(t *testing.T) {
 		{"bad version", set(1, "mimcheck-trace one"), 2},
 		{"unknown scenario", set(3, "scenario S9"), 4},
 		{"unknown source", set(4, "source v9"), 5},
-		{"bad patch", set(5, "patches C"), 6},
+		{"bad patch", set(5, "patches D"), 6},
 		{"unknown key", set(6, "colour blue"), 7},
 		{"duplicate key", set(6, "source v2.4.1"), 7},
 		{"bad expect", set(sep-1, "expect maybe"), sep},

@@ -20,7 +20,7 @@ const Separator = "----"
 //	scenario S1                     (or: scenario-file NAME, scenario-begin, the text, scenario-end)
 //	s3-rounds 12                    (builtin S3 only)
 //	source v2.4.1
-//	patches none                    (none, A, B or A,B)
+//	patches none                    (none, or a comma list of A, B, C)
 //	lang c11
 //	mutant BUG_B
 //	abstraction full

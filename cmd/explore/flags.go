@@ -103,7 +103,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&f.scenario, "scenario", f.scenario, "builtin scenario `S1|S2|S3`, or a scenario FILE")
 	fs.StringVar(&f.source, "source", f.source, "mimalloc tag modelled: "+strings.Join(allocsim.Sources(), ", "))
-	fs.StringVar(&f.patch, "patch", f.patch, "patches applied: none, A, B or A,B")
+	fs.StringVar(&f.patch, "patch", f.patch, "patches applied: none or a comma list of A, B (the candidate patches) and C (mimcheck's proposed fix for finding 3: acq_rel CAS in mi_free_block_delayed_mt)")
 	fs.StringVar(&f.lang, "lang", f.lang, "language mode: "+strings.Join(allocsim.Langs(), ", "))
 	fs.StringVar(&f.mutant, "mutant", f.mutant, "seeded bug: none, "+strings.Join(allocsim.Mutants(), ", "))
 	fs.StringVar(&f.abstraction, "abstraction", f.abstraction, "abstraction: "+strings.Join(allocsim.Abstractions(), ", "))
@@ -181,7 +181,7 @@ func (f runFlags) resolve() (*runConfig, error) {
 		return nil, usagef("--source: %v", err)
 	}
 	if strings.TrimSpace(f.patch) == "" {
-		return nil, usagef("--patch: empty (want none, A, B or A,B)")
+		return nil, usagef("--patch: empty (want none or a comma list of A, B, C)")
 	}
 	if h.Patches, err = allocsim.ParsePatches(strings.ReplaceAll(f.patch, "+", ",")); err != nil {
 		return nil, usagef("--patch: %v", err)
@@ -213,6 +213,9 @@ func (f runFlags) resolve() (*runConfig, error) {
 	}
 	if h.Memory != allocsim.MemSC && (f.strategy == traces.StrategySleep || f.strategy == traces.StrategyDPOR) {
 		return nil, usagef("--strategy %s: not with --memory %s (the reads-from choices of one thread are not independent steps)", f.strategy, h.Memory)
+	}
+	if !h.NoMemory && (f.strategy == traces.StrategySleep || f.strategy == traces.StrategyDPOR) {
+		return nil, usagef("--strategy %s: needs --no-races (the step footprints do not cover the happens-before state)", f.strategy)
 	}
 	if !traces.ValidStrategy(f.strategy) {
 		return nil, usagef("--strategy: unknown strategy %q (want one of %s)", f.strategy, strings.Join(traces.Strategies, ", "))

@@ -164,7 +164,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "--scenario", filepath.Join(dir, "nope")}, "unknown scenario"},
 		{[]string{"run", "--scenario", bad}, "frobnicate"},
 		{[]string{"run", "--scenario", "S1", "--source", "v9"}, "unknown source"},
-		{[]string{"run", "--scenario", "S1", "--patch", "C"}, "unknown patch"},
+		{[]string{"run", "--scenario", "S1", "--patch", "D"}, "unknown patch"},
 		{[]string{"run", "--scenario", "S1", "--patch", ""}, "--patch"},
 		{[]string{"run", "--scenario", "S1", "--lang", "rust"}, "unknown lang"},
 		{[]string{"run", "--scenario", "S1", "--mutant", "BUG_Z"}, "unknown mutant"},
@@ -180,7 +180,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "--scenario", "S1", "extra"}, "unexpected argument"},
 		{[]string{"replay"}, "exactly one"},
 		{[]string{"replay", filepath.Join(dir, "missing.trace")}, "cannot read"},
-		{[]string{"matrix", "--patch-sets", "C"}, "unknown patch"},
+		{[]string{"matrix", "--patch-sets", "D"}, "unknown patch"},
 		{[]string{"matrix", "--workers", "0"}, "--workers"},
 		{[]string{"list", "extra"}, "unexpected argument"},
 	} {
