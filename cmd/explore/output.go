@@ -104,6 +104,8 @@ type jsonResult struct {
 	Source               string          `json:"source"`
 	Patches              string          `json:"patches"`
 	Lang                 string          `json:"lang"`
+	Memory               string          `json:"memory"` // sc, ra, rc11; "" without happens-before tracking
+	Races                bool            `json:"races"`  // no-data-race is checked
 	Mutant               string          `json:"mutant"`
 	Abstraction          string          `json:"abstraction"`
 	Strategy             string          `json:"strategy"`
@@ -135,6 +137,8 @@ func (o *outcome) json() jsonResult {
 		Source:      h.Source.String(),
 		Patches:     h.Patches.String(),
 		Lang:        h.Lang.String(),
+		Memory:      memoryJSON(h),
+		Races:       !h.NoMemory,
 		Mutant:      h.Mutant.String(),
 		Abstraction: h.Abstraction.String(),
 		Strategy:    h.Strategy,
@@ -294,4 +298,13 @@ func seconds(d time.Duration) string {
 	m := int(d / time.Minute)
 	s := int((d % time.Minute) / time.Second)
 	return fmt.Sprintf("%dm%02ds", m, s)
+}
+
+// memoryJSON is the memory field of --json: the model, or "" when
+// happens-before is not tracked.
+func memoryJSON(h *traces.Header) string {
+	if h.NoMemory {
+		return ""
+	}
+	return h.Memory.String()
 }
