@@ -169,7 +169,7 @@ func header(e propEnv, w *properties.Workload, text, name string) traces.Header 
 		ScenarioFile: "prop.scn",
 		ScenarioText: text,
 		Source:       w.Source, Patches: w.Patches, Lang: w.Lang, Mutant: w.Mutant, Abstraction: w.Abstraction,
-		NoMemory: w.NoRaces || w.Abstraction != allocsim.Full,
+		NoMemory: w.NoRaces || w.Abstraction != allocsim.Full, Memory: w.Memory,
 		Strategy: traces.StrategyRandom, Seed: uint64(e.seed),
 	}
 }

@@ -42,8 +42,9 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 	w := stdout
 	fmt.Fprintf(w, "scenarios:     %s (or a scenario FILE)\n", strings.Join(allocsim.BuiltinScenarios(), " "))
 	fmt.Fprintf(w, "sources:       %s\n", strings.Join(allocsim.Sources(), " "))
-	fmt.Fprintf(w, "patches:       none %s (combine with commas: A,B)\n", strings.Join(allocsim.PatchNames(), " "))
+	fmt.Fprintf(w, "patches:       none %s (combine with commas: A,B; C is mimcheck's proposed fix for README finding 3)\n", strings.Join(allocsim.PatchNames(), " "))
 	fmt.Fprintf(w, "langs:         %s\n", strings.Join(allocsim.Langs(), " "))
+	fmt.Fprintf(w, "memory models: %s (happens-before and races checked in all; --no-races turns that off)\n", strings.Join(allocsim.Memories(), " "))
 	fmt.Fprintf(w, "mutants:       none %s\n", strings.Join(allocsim.Mutants(), " "))
 	fmt.Fprintf(w, "abstractions:  %s\n", strings.Join(allocsim.Abstractions(), " "))
 	fmt.Fprintf(w, "strategies:    %s\n", strings.Join(traces.Strategies, " "))
