@@ -421,7 +421,7 @@ func (m *Sim) memStepCollect(s *model.State, i int, collect *[]MemAccess) string
 			live |= 1 << t
 		}
 	}
-	mem.Normalize(live, m.nt)
+	mem.NormalizeLocs(live, m.locs)
 	if back > 0 {
 		label += "~" + itoa(back)
 	}

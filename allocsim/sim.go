@@ -41,7 +41,8 @@ type Sim struct {
 	ns   int
 	nsl  int
 	dims model.Dims
-	mem  bool // the memory-model state is tracked (memevents.go)
+	mem  bool           // the memory-model state is tracked (memevents.go)
+	locs *model.MemLocs // the memory locations the scenario uses
 
 	ignoreRace map[string]bool // Config.IgnoreRaces
 }
@@ -90,6 +91,7 @@ func New(cfg Config) (*Sim, error) {
 		}
 	}
 	m.dims.Mem = m.mem
+	m.locs = model.NewMemLocs(m.dims)
 	return m, nil
 }
 

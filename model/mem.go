@@ -174,6 +174,9 @@ func (m *Mem) ReadWeak(t, l, back int, acq bool) Store {
 // epoch, so that what t does after the release is not covered by it.
 func (m *Mem) release(t int) VC {
 	c := m.Clock[t]
+	if m.Clock[t][t] == 255 {
+		panic("mimcheck internal bug: vector clock entry overflow (more than 254 distinct events of one thread kept)")
+	}
 	m.Clock[t][t]++
 	return c
 }
@@ -293,79 +296,120 @@ func (m *Mem) Access(t, l int, k uint8) (RaceInfo, bool) {
 	return race, found
 }
 
-// Normalize puts m in canonical form after a step. live has bit t set for
-// every thread that can still make an access. It
+// MemLocs lists the locations a configuration uses (so that Normalize
+// need not visit the others, which stay zero) and its thread count.
+type MemLocs struct {
+	Threads int
+	Weak    []int // weakly read locations (store histories)
+	Sync    []int // locations with a release clock only (RMW-only, locks)
+	Race    []int // locations with race shadows
+}
+
+// NewMemLocs returns the locations used within d (all of them for a zero
+// Dims with only Threads set: AllMemLocs).
+func NewMemLocs(d Dims) *MemLocs {
+	ml := &MemLocs{Threads: d.Threads}
+	for l := 0; l < NumLocs; l++ {
+		if !MemLocUsed(l, d) {
+			continue
+		}
+		switch {
+		case l < NumWeakLocs:
+			ml.Weak = append(ml.Weak, l)
+		default:
+			ml.Sync = append(ml.Sync, l)
+		}
+		if l < NumRaceLocs {
+			ml.Race = append(ml.Race, l)
+		}
+	}
+	return ml
+}
+
+// AllMemLocs is every location, for threads threads.
+func AllMemLocs(threads int) *MemLocs {
+	return NewMemLocs(Dims{Threads: threads, Segments: MaxSegments, Slices: MaxSlices, Mailboxes: MaxMailboxes})
+}
+
+// Normalize is NormalizeLocs over every location.
+func (m *Mem) Normalize(live uint8, threads int) { m.NormalizeLocs(live, AllMemLocs(threads)) }
+
+// NormalizeLocs puts m in canonical form after a step. live has bit t set
+// for every thread that can still make an access; ml lists the locations
+// in use (every other one must be zero). It
 //   - forgets what finished threads know (their clock and views),
 //   - clears every epoch that every other live thread already knows (it
 //     can no longer be part of a race),
-//   - drops the stores no live thread can read any more,
+//   - drops the stores no live thread can read any more, and the
+//     first-access marks every live thread already knows,
 //   - renames the clock values of each entry u to 1, 2, ... in order
 //     (0 stays 0), so that only the order of the events is kept.
-func (m *Mem) Normalize(live uint8, threads int) {
+func (m *Mem) NormalizeLocs(live uint8, ml *MemLocs) {
+	threads := ml.Threads
 	for t := 0; t < MaxThreads; t++ {
 		if live&(1<<t) == 0 {
 			m.Clock[t] = VC{}
-			for l := range m.Weak {
+			for _, l := range ml.Weak {
 				m.Weak[l].View[t] = 0
 			}
 		}
 	}
-	// epochs every other live thread knows
-	for l := range m.Shadow {
+	// known[u]: the smallest clock entry u of the live threads other than
+	// u (an epoch of u at most that is known to every other live thread)
+	var known [MaxThreads]uint8
+	for u := 0; u < threads; u++ {
+		k := uint8(255)
+		for t := 0; t < threads; t++ {
+			if t != u && live&(1<<t) != 0 && m.Clock[t][u] < k {
+				k = m.Clock[t][u]
+			}
+		}
+		known[u] = k
+	}
+	for _, l := range ml.Race {
 		for u := 0; u < threads; u++ {
 			e := &m.Shadow[l][u]
-			if *e == (Epochs{}) {
-				continue
-			}
-			known := func(x uint8) bool {
-				for t := 0; t < threads; t++ {
-					if t != u && live&(1<<t) != 0 && m.Clock[t][u] < x {
-						return false
-					}
-				}
-				return true
-			}
-			if known(e.W) {
+			k := known[u]
+			if e.W <= k {
 				e.W = 0
 			}
-			if known(e.R) {
+			if e.R <= k {
 				e.R = 0
 			}
-			if known(e.AW) {
+			if e.AW <= k {
 				e.AW = 0
 			}
-			if known(e.AR) {
+			if e.AR <= k {
 				e.AR = 0
 			}
 		}
 	}
-	// stores nobody can read
-	for l := range m.Weak {
+	// the same for first-access marks, counting u itself (its own view
+	// covers its accesses)
+	var knownAll [MaxThreads]uint8
+	for u := 0; u < threads; u++ {
+		k := known[u]
+		if live&(1<<u) != 0 && m.Clock[u][u] < k {
+			k = m.Clock[u][u]
+		}
+		knownAll[u] = k
+	}
+	for _, l := range ml.Weak {
 		h := &m.Weak[l]
 		for t := 0; t < threads; t++ {
 			if live&(1<<t) != 0 {
 				h.View[t] = uint8(m.floor(t, l))
 			}
 		}
-		// an access every live thread knows is already in every view
 		for j := 0; j < int(h.N); j++ {
 			st := &h.Hist[j]
-			for u, e := range st.Seen {
-				if e == 0 {
-					continue
-				}
-				known := true
-				for t := 0; t < threads; t++ {
-					if live&(1<<t) != 0 && m.Clock[t][u] < e {
-						known = false
-						break
-					}
-				}
-				if known {
+			for u := 0; u < threads; u++ {
+				if st.Seen[u] != 0 && st.Seen[u] <= knownAll[u] {
 					st.Seen[u] = 0
 				}
 			}
 		}
+		// stores nobody can read
 		lo := h.N - 1
 		for t := 0; t < threads; t++ {
 			if live&(1<<t) != 0 && h.View[t] < lo {
@@ -385,51 +429,84 @@ func (m *Mem) Normalize(live uint8, threads int) {
 			}
 		}
 	}
-	m.rename(threads)
+	m.rename(ml)
 }
 
-// rename renumbers the values of every clock entry u, order-preserving.
-func (m *Mem) rename(threads int) {
-	for u := 0; u < threads; u++ {
-		var seen [256]bool
-		visit := func(x uint8) { seen[x] = true }
-		m.eachValue(u, func(p *uint8) { visit(*p) })
-		var to [256]uint8
-		n := uint8(0)
-		for v := 1; v < 256; v++ {
-			if seen[v] {
-				n++
-				to[v] = n
-			}
+// rename renumbers the values of every clock entry u, order-preserving:
+// one pass marks the values in use, a second maps them to their ranks.
+func (m *Mem) rename(ml *MemLocs) {
+	threads := ml.Threads
+	var seen [MaxThreads][4]uint64
+	mark := func(u int, x uint8) { seen[u][x>>6] |= 1 << (x & 63) }
+	for t := 0; t < threads; t++ {
+		for u := 0; u < threads; u++ {
+			mark(u, m.Clock[t][u])
 		}
-		if n == 255 && seen[255] {
-			panic("mimcheck internal bug: vector clock entry overflow")
-		}
-		m.eachValue(u, func(p *uint8) { *p = to[*p] })
 	}
-}
-
-// eachValue calls f on every stored clock value of entry u.
-func (m *Mem) eachValue(u int, f func(*uint8)) {
-	for t := range m.Clock {
-		f(&m.Clock[t][u])
-	}
-	for l := range m.Weak {
+	for _, l := range ml.Weak {
 		h := &m.Weak[l]
 		for j := 0; j < int(h.N); j++ {
-			f(&h.Hist[j].Rel[u])
-			f(&h.Hist[j].Seen[u])
+			for u := 0; u < threads; u++ {
+				mark(u, h.Hist[j].Rel[u])
+				mark(u, h.Hist[j].Seen[u])
+			}
 		}
 	}
-	for l := range m.Sync {
-		f(&m.Sync[l][u])
+	for _, l := range ml.Sync {
+		for u := 0; u < threads; u++ {
+			mark(u, m.Sync[l-NumWeakLocs][u])
+		}
 	}
-	for l := range m.Shadow {
-		e := &m.Shadow[l][u]
-		f(&e.W)
-		f(&e.R)
-		f(&e.AW)
-		f(&e.AR)
+	for _, l := range ml.Race {
+		for u := 0; u < threads; u++ {
+			e := &m.Shadow[l][u]
+			mark(u, e.W)
+			mark(u, e.R)
+			mark(u, e.AW)
+			mark(u, e.AR)
+		}
+	}
+	var to [MaxThreads][256]uint8
+	identity := true
+	for u := 0; u < threads; u++ {
+		n := uint8(0)
+		for v := 1; v < 256; v++ {
+			if seen[u][v>>6]&(1<<(v&63)) != 0 {
+				n++
+				to[u][v] = n
+				if n != uint8(v) {
+					identity = false
+				}
+			}
+		}
+	}
+	if identity {
+		return
+	}
+	for t := 0; t < threads; t++ {
+		for u := 0; u < threads; u++ {
+			m.Clock[t][u] = to[u][m.Clock[t][u]]
+		}
+	}
+	for _, l := range ml.Weak {
+		h := &m.Weak[l]
+		for j := 0; j < int(h.N); j++ {
+			for u := 0; u < threads; u++ {
+				h.Hist[j].Rel[u] = to[u][h.Hist[j].Rel[u]]
+				h.Hist[j].Seen[u] = to[u][h.Hist[j].Seen[u]]
+			}
+		}
+	}
+	for _, l := range ml.Sync {
+		for u := 0; u < threads; u++ {
+			m.Sync[l-NumWeakLocs][u] = to[u][m.Sync[l-NumWeakLocs][u]]
+		}
+	}
+	for _, l := range ml.Race {
+		for u := 0; u < threads; u++ {
+			e := &m.Shadow[l][u]
+			e.W, e.R, e.AW, e.AR = to[u][e.W], to[u][e.R], to[u][e.AW], to[u][e.AR]
+		}
 	}
 }
 
