@@ -1,6 +1,10 @@
 package allocsim
 
-import "mimcheck/model"
+import (
+	"strconv"
+
+	"mimcheck/model"
+)
 
 // Memory events: what each step does to the C11 memory state (model.Mem).
 //
@@ -423,7 +427,7 @@ func (m *Sim) memStepCollect(s *model.State, i int, collect *[]MemAccess) string
 	}
 	mem.NormalizeLocs(live, m.locs)
 	if back > 0 {
-		label += "~" + itoa(back)
+		label += "~" + strconv.Itoa(back)
 	}
 	return label
 }
@@ -558,19 +562,12 @@ func plannedSeg(p *memPlan, g int) bool {
 	return false
 }
 
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
-}
-
 // RaceDetail describes the data race recorded in fault f (FaultDataRace).
 func (m *Sim) RaceDetail(f model.Fault) string {
 	si := stepInfos[f.Slice]
-	return "data-race by thread T" + itoa(int(f.Thread)) + " on " + model.LocName(int(f.Seg)) + ": t" + itoa(int(f.Thread)-1) + " " + si.Label +
+	return "data-race by thread T" + strconv.Itoa(int(f.Thread)) + " on " + model.LocName(int(f.Seg)) + ": t" + strconv.Itoa(int(f.Thread)-1) + " " + si.Label +
 		" (" + model.KindName(f.Kind&0x0f) + ", " + si.Cite + ") is not ordered by happens-before with the last " +
-		model.KindName(f.Kind>>4) + " of t" + itoa(int(f.Other)-1)
+		model.KindName(f.Kind>>4) + " of t" + strconv.Itoa(int(f.Other)-1)
 }
 
 // Memory returns the memory model of m.
@@ -596,9 +593,9 @@ func (m *Sim) ReadsFrom(s *model.State, i int) string {
 	}
 	where := "latest"
 	if back > 0 {
-		where += "-" + itoa(back)
+		where += "-" + strconv.Itoa(back)
 	}
-	return "rf=" + model.LocName(e.loc) + ":" + itoa(int(h.Hist[j].Val)) + "(" + where + ")"
+	return "rf=" + model.LocName(e.loc) + ":" + strconv.Itoa(int(h.Hist[j].Val)) + "(" + where + ")"
 }
 
 // RaceKey names a race site: the location's kind (thread_id, meta,

@@ -1,5 +1,7 @@
 package model
 
+import "strconv"
+
 // C11 memory state (the memory-model issue): happens-before as vector
 // clocks, a bounded history of stores per weakly read location (the
 // reads-from choices of --memory ra|rc11) and per-location race shadows.
@@ -512,10 +514,10 @@ func (m *Mem) rename(ml *MemLocs) {
 
 // LocName names location l as traces do (seg0.thread_id, seg1.s2.xheap, ...).
 func LocName(l int) string {
-	page := func(x int) string { return "seg" + itoa(x/MaxSlices) + ".s" + itoa(x%MaxSlices) }
+	page := func(x int) string { return "seg" + strconv.Itoa(x/MaxSlices) + ".s" + strconv.Itoa(x%MaxSlices) }
 	switch {
 	case l < LocBitmap:
-		return "seg" + itoa(l-LocThreadID0) + ".thread_id"
+		return "seg" + strconv.Itoa(l-LocThreadID0) + ".thread_id"
 	case l == LocBitmap:
 		return "blocks_abandoned"
 	case l == LocCount:
@@ -525,15 +527,15 @@ func LocName(l int) string {
 	case l < LocDelayed0:
 		return page(l-LocXTF0) + ".xthread_free"
 	case l < LocMbox0:
-		return "t" + itoa(l-LocDelayed0) + ".thread_delayed_free"
+		return "t" + strconv.Itoa(l-LocDelayed0) + ".thread_delayed_free"
 	case l < LocInuse:
-		return "m" + itoa(l-LocMbox0)
+		return "m" + strconv.Itoa(l-LocMbox0)
 	case l == LocInuse:
 		return "blocks_inuse"
 	case l == LocOSList:
 		return "abandoned_os_list"
 	case l < NumRaceLocs:
-		return "seg" + itoa(l-LocMeta0) + ".meta"
+		return "seg" + strconv.Itoa(l-LocMeta0) + ".meta"
 	case l == LocOSLock:
 		return "abandoned_os_lock"
 	case l == LocOSVisit:
@@ -555,11 +557,4 @@ func KindName(k uint8) string {
 		return s + "write"
 	}
 	return s + "read"
-}
-
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
 }
