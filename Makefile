@@ -19,7 +19,7 @@ memory-matrix: build
 	./bin/explore matrix --scenarios S1,S2 --sources v2.4.1,v2.3.0,v2.1.7 --patch-sets none,A,B,A+B \
 		--lang c11,cxx,msvc-c --memory sc,ra,rc11 --timeout 120s --workers 2 --out out
 
-## test: formatting, vet, purity, then every test (about 4 minutes on 2 cores).
+## test: formatting, vet, purity, then every test (about a minute on 2 cores).
 test: verify
 	$(GO) test -count=1 $(PKGS)
 

@@ -576,6 +576,17 @@ func (m *Sim) Memory() Memory { return m.cfg.Memory }
 // TracksMem reports whether m tracks happens-before and races.
 func (m *Sim) TracksMem() bool { return m.mem }
 
+// WeakRead reports, for choice index i's step in s, whether it is a load
+// of a weakly read location under --memory ra|rc11, which location, and
+// how many stores before the latest it reads.
+func (m *Sim) WeakRead(s *model.State, i int) (loc, back int, ok bool) {
+	e, ok := m.weakLoad(s, i%model.MaxThreads)
+	if !ok {
+		return 0, 0, false
+	}
+	return e.loc, i / model.MaxThreads, true
+}
+
 // ReadsFrom describes, for a trace, the store that choice index i's step
 // reads in s when it is a load of a weakly read location under --memory
 // ra|rc11: "rf=seg0.thread_id:0(latest)" or "rf=...:1(latest-2)". It is

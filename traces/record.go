@@ -41,11 +41,27 @@ func RecordSystem(sys System, h Header, schedule []int) (*Trace, error) {
 	tr.Steps = make([]Step, n)
 	s := sys.Init()
 	states := make([]model.State, n)
+	// stores[l]: the steps that stored to weak location l, in order, so
+	// that a weak load can name the step it read from
+	stores := map[int][]int{}
 	for k := 0; k < n; k++ {
 		states[k] = s
 		before := s
 		i := schedule[k]
 		rf := sys.Sim.ReadsFrom(&s, i)
+		if l, back, ok := sys.Sim.WeakRead(&s, i); ok && rf != "" {
+			from := "init"
+			if list := stores[l]; len(list)-1-back >= 0 {
+				j := list[len(list)-1-back]
+				from = fmt.Sprintf("step%d", j)
+			}
+			rf = strings.TrimSuffix(rf, ")") + "," + from + ")"
+		}
+		for _, a := range sys.Sim.StepAccesses(&s, i) {
+			if a.Loc < model.NumWeakLocs && a.Kind&model.AccWrite != 0 {
+				stores[a.Loc] = append(stores[a.Loc], k)
+			}
+		}
 		label := sys.Step(&s, i)
 		mode, cite := stepMeta(sys.Sim, label)
 		eff := Diff(sys.Sim, &before, &s)
