@@ -89,23 +89,30 @@ func (m *Sim) accKind(a access, k accessKind, read, write bool) uint8 {
 	return m.kindOfMode(m.ModeOf(StepInfo{acc: a, kind: k}), read, write)
 }
 
+// The orders of the accesses a step makes besides its main one (the main
+// access takes its order from the step's StepInfo, see plan).
 var (
-	accRelaxedLoad  = access{mode: ModeRelaxed}
-	accAcquireLoad  = access{mode: ModeAcquire}
-	accReleaseStore = access{mode: ModeRelease}
-	accAcqRel       = access{mode: ModeAcqRel}
-	accRelease      = access{mode: ModeRelease}
-	accRelaxedRMW   = access{mode: ModeRelaxed}
-	accDirect       = access{direct: true}
+	accRelaxed = access{mode: ModeRelaxed}
+	accAcquire = access{mode: ModeAcquire}
+	accRelease = access{mode: ModeRelease}
+	accAcqRel  = access{mode: ModeAcqRel}
+	accDirect  = access{direct: true}
 )
 
 const rw = true
 
-// plan returns the shared accesses of thread i's pending step in s.
+// plan returns the shared accesses of thread i's pending step in s. The
+// step's main access (the one its label names) has the order ModeOf gives
+// its StepInfo, the order traces and explore list show; the other
+// accesses of the step name theirs here.
 func (m *Sim) plan(s *model.State, i int) memPlan {
 	var p memPlan
 	t := &s.Threads[i]
 	tid := model.TIDOf(i)
+	mainMode := m.ModeOf(stepInfos[t.PC])
+	main := func(loc int, read, write bool) memEv {
+		return memEv{loc: loc, kind: m.kindOfMode(mainMode, read, write)}
+	}
 	rmw := func(loc int, a access) memEv {
 		return memEv{loc: loc, kind: m.accKind(a, kindRMW, rw, rw)}
 	}
@@ -122,19 +129,19 @@ func (m *Sim) plan(s *model.State, i int) memPlan {
 	// relaxed load decides); the exchange is acq_rel
 	collect := func(x uint8, force bool) memEv {
 		if s.Slices[segOf(x)][sliceOf(x)].XThreadFree == 0 && !force {
-			return load(model.LocXTF0+int(x), accRelaxedLoad, false)
+			return load(model.LocXTF0+int(x), accRelaxed, false)
 		}
-		return rmw(model.LocXTF0+int(x), accAcqRel)
+		return main(model.LocXTF0+int(x), rw, rw)
 	}
 	// _mi_page_(try_)use_delayed_free: an acquire load, and a release CAS
 	// when the mode changes (the step is disabled while DELAYED_FREEING)
 	useDelayed := func(x uint8, to model.DelayedMode, override bool) memEv {
 		cur := s.Slices[segOf(x)][sliceOf(x)].Delayed
 		if cur == to || cur == model.DelayedFreeing || (!override && cur == model.NeverDelayedFree) {
-			return load(model.LocXTF0+int(x), accAcquireLoad, false)
+			return load(model.LocXTF0+int(x), accAcquire, false)
 		}
-		e := rmw(model.LocXTF0+int(x), accRelease)
-		e.kind |= m.accKind(accAcquireLoad, kindLoad, rw, false)
+		e := main(model.LocXTF0+int(x), rw, rw) // the CAS
+		e.kind |= m.accKind(accAcquire, kindLoad, rw, false)
 		return e
 	}
 	blockPage := func() uint8 {
@@ -144,25 +151,23 @@ func (m *Sim) plan(s *model.State, i int) memPlan {
 	g := int(t.Seg)
 	switch t.PC {
 	case pcFLoad:
-		p.add(load(model.LocThreadID0+segOf(blockPage()), accRelaxedLoad, true))
+		e := main(model.LocThreadID0+segOf(blockPage()), rw, false)
+		e.weak = true
+		p.add(e)
 	case pcFUnclaim, pcTrUnclaim:
-		p.add(rmw(model.LocBitmap, accAcqRel))
+		p.add(main(model.LocBitmap, rw, rw))
 		if s.AbandonedMap&(1<<g) != 0 {
-			p.add(rmw(model.LocCount, accRelaxedRMW))
+			p.add(rmw(model.LocCount, accRelaxed))
 		}
 	case pcFRdBit:
-		p.add(plain(model.LocBitmap, rw, false))
+		p.add(main(model.LocBitmap, rw, false))
 	case pcFClrBit:
-		p.add(plain(model.LocBitmap, rw, rw))
-		p.add(rmw(model.LocCount, accRelaxedRMW))
-	case pcFPush, pcFCasTF:
-		a := accRelease
-		if m.cfg.Patches.Has(PatchC) { // acquire on success as well
-			a = accAcqRel
-		}
-		p.add(rmw(model.LocXTF0+int(blockPage()), a))
+		p.add(main(model.LocBitmap, rw, rw))
+		p.add(rmw(model.LocCount, accRelaxed))
+	case pcFPush, pcFCasTF: // (acq_rel with patch C: ModeOf)
+		p.add(main(model.LocXTF0+int(blockPage()), rw, rw))
 	case pcRcTID:
-		p.add(store(model.LocThreadID0+g, accReleaseStore))
+		p.add(main(model.LocThreadID0+g, false, rw))
 	case pcRcXchg, pcCfXchg:
 		p.add(collect(gidx(g, int(t.SI)), false))
 	case pcAXchg, pcToFullXchg:
@@ -176,42 +181,46 @@ func (m *Sim) plan(s *model.State, i int) memPlan {
 		p.add(collect(x, false))
 	case pcSlotFree:
 		p.plainFirst = true
-		p.add(store(model.LocThreadID0+g, accDirect))
+		p.add(main(model.LocThreadID0+g, false, rw))
 		p.add(rmw(model.LocInuse, accAcqRel))
 	case pcAbTID:
-		p.add(store(model.LocThreadID0+g, accDirect))
+		p.add(main(model.LocThreadID0+g, false, rw))
 	case pcMark:
-		p.add(store(model.LocThreadID0+g, accReleaseStore))
+		p.add(store(model.LocThreadID0+g, accRelease))
 		if !s.Segs[g].OS {
-			p.add(rmw(model.LocBitmap, accAcqRel))
+			p.add(main(model.LocBitmap, rw, rw))
 			if m.cfg.Mutant != MutBugSubproc {
-				p.add(rmw(model.LocCount, accRelaxedRMW))
+				p.add(rmw(model.LocCount, accRelaxed))
 			}
 		} else if m.cfg.Source == V217 {
-			p.add(rmw(model.LocCount, accRelaxedRMW))
+			p.add(rmw(model.LocCount, accRelaxed))
 		}
 	case pcSubproc:
 		p.add(plain(model.LocMeta0+g, rw, false)) // segment->subproc, after publishing
-		p.add(rmw(model.LocCount, accRelaxedRMW))
-	case pcTrCnt:
-		p.add(load(model.LocCount, accRelaxedLoad, true))
-	case pcTrMap:
-		p.add(load(model.LocBitmap, accRelaxedLoad, true))
+		p.add(rmw(model.LocCount, accRelaxed))
+	case pcTrCnt, pcTrMap:
+		loc := model.LocCount
+		if t.PC == pcTrMap {
+			loc = model.LocBitmap
+		}
+		e := main(loc, rw, false)
+		e.weak = true
+		p.add(e)
 	case pcSlotClaim:
-		p.add(rmw(model.LocInuse, accAcqRel))
+		p.add(main(model.LocInuse, rw, rw))
 		// the thread_id store of the new segment is found in the state change
 	case pcFLoadHeap:
-		p.add(load(model.LocXHeap0+int(t.CI), accAcquireLoad, true))
+		e := main(model.LocXHeap0+int(t.CI), rw, false)
+		e.weak = true
+		p.add(e)
 	case pcFPushDelayed:
 		if h := int(t.Aux); h > 0 {
-			p.add(rmw(model.LocDelayed0+h-1, accRelease))
+			p.add(main(model.LocDelayed0+h-1, rw, rw))
 		}
 	case pcFResetDelayed:
-		p.add(rmw(model.LocXTF0+int(t.CI), accRelease))
-	case pcDfTake:
-		p.add(rmw(model.LocDelayed0+i, accAcqRel))
-	case pcDfRepush:
-		p.add(rmw(model.LocDelayed0+i, accRelease))
+		p.add(main(model.LocXTF0+int(t.CI), rw, rw))
+	case pcDfTake, pcDfRepush:
+		p.add(main(model.LocDelayed0+i, rw, rw))
 	case pcDfUse:
 		x, _ := decode(t.Aux)
 		p.add(useDelayed(x, model.UseDelayedFree, false))
@@ -222,22 +231,22 @@ func (m *Sim) plan(s *model.State, i int) memPlan {
 	case pcFANever:
 		p.add(useDelayed(gidx(int(t.FSeg), int(t.FSI)), model.NeverDelayedFree, false))
 	case pcRcHeap:
-		p.add(store(model.LocXHeap0+int(gidx(g, int(t.SI))), accReleaseStore))
+		p.add(main(model.LocXHeap0+int(gidx(g, int(t.SI))), false, rw))
 	case pcFAWalkPub:
-		p.add(plain(model.LocMeta0+int(t.FSeg), rw, false))
+		p.add(main(model.LocMeta0+int(t.FSeg), rw, false))
 	case pcFAClearPub:
-		p.add(plain(model.LocMeta0+int(t.FSeg), false, rw))
+		p.add(main(model.LocMeta0+int(t.FSeg), false, rw))
 	case pcOsLockMark, pcOsLockPop:
 		p.add(memEv{loc: model.LocOSLock, lock: 1})
 		p.add(plain(model.LocOSList, rw, rw))
-		p.add(rmw(model.LocCount, accRelaxedRMW))
+		p.add(rmw(model.LocCount, accRelaxed))
 	case pcOsTryLockFree:
 		if s.OSListLocked == 0 {
 			p.add(memEv{loc: model.LocOSLock, lock: 1})
 			p.add(plain(model.LocOSList, rw, rw))
 			if s.Segs[g].OSListed {
-				p.add(rmw(model.LocCount, accRelaxedRMW))
-				p.add(store(model.LocThreadID0+g, accReleaseStore))
+				p.add(rmw(model.LocCount, accRelaxed))
+				p.add(store(model.LocThreadID0+g, accRelease))
 			}
 		}
 	case pcOsUnlockMark, pcOsUnlockFree, pcOsUnlockPop:
@@ -252,15 +261,15 @@ func (m *Sim) plan(s *model.State, i int) memPlan {
 		p.add(memEv{loc: model.LocOSVisit, lock: -1})
 	case pcOsCasTID:
 		if sg := &s.Segs[g]; sg.Live && sg.ThreadID == model.NoThread {
-			p.add(rmw(model.LocThreadID0+g, accAcqRel))
-			p.add(rmw(model.LocCount, accRelaxedRMW))
+			p.add(main(model.LocThreadID0+g, rw, rw))
+			p.add(rmw(model.LocCount, accRelaxed))
 		} else { // a failed strong CAS: an acquire load
-			p.add(load(model.LocThreadID0+g, accAcquireLoad, false))
+			p.add(load(model.LocThreadID0+g, accAcquire, false))
 		}
 	case pcSend:
-		p.add(memEv{loc: model.LocMbox0 + int(m.opAt(i, t).B), kind: m.kindOfMode(ModeRelease, false, rw)})
-	case pcRecv:
-		p.add(memEv{loc: model.LocMbox0 + int(m.opAt(i, t).A), kind: m.kindOfMode(ModeAcquire, rw, rw)})
+		p.add(main(model.LocMbox0+int(m.opAt(i, t).B), false, rw))
+	case pcRecv: // takes the handle: an acquiring read-modify-write
+		p.add(main(model.LocMbox0+int(m.opAt(i, t).A), rw, rw))
 	}
 	return p
 }
@@ -273,18 +282,9 @@ func (m *Sim) weakLoad(s *model.State, i int) (memEv, bool) {
 	if m.cfg.Memory == MemSC || !m.mem {
 		return memEv{}, false
 	}
-	switch s.Threads[i].PC {
-	case pcFLoad, pcTrCnt, pcTrMap, pcFLoadHeap:
-	default:
-		return memEv{}, false
-	}
 	p := m.plan(s, i)
-	e := p.ev[0]
-	if !e.weak || e.kind&model.AccAtomic == 0 {
-		return memEv{}, false
-	}
-	si := stepInfos[s.Threads[i].PC]
-	if m.ModeOf(si) == ModeSeqCst {
+	e := p.ev[0] // a weak load is its step's only access
+	if p.n == 0 || !e.weak || e.kind&model.AccAtomic == 0 || m.ModeOf(stepInfos[s.Threads[i].PC]) == ModeSeqCst {
 		return memEv{}, false
 	}
 	return e, true
@@ -300,7 +300,7 @@ func (m *Sim) weakChoices(s *model.State, i int) int {
 	return s.Mem.Candidates(i, e.loc)
 }
 
-// weakValue is the current (latest) value of weak location l in s.
+// weakField is the field of s that holds weak location l's latest value.
 func weakField(s *model.State, l int) *uint8 {
 	switch {
 	case l < model.LocBitmap:
@@ -508,7 +508,7 @@ func (m *Sim) localAccesses(segs *[model.MaxSegments]model.Segment, sls *[model.
 			}
 			// mi_page_set_heap: a release store of xheap
 			if p.Heap != q.Heap && !planned(model.LocXHeap0+x) {
-				e := memEv{loc: model.LocXHeap0 + x, kind: m.accKind(accReleaseStore, kindStore, false, rw)}
+				e := memEv{loc: model.LocXHeap0 + x, kind: m.accKind(accRelease, kindStore, false, rw)}
 				race(e.loc, e.kind)
 				m.memWrite(s, th, e)
 			}
@@ -577,36 +577,21 @@ func (m *Sim) Memory() Memory { return m.cfg.Memory }
 func (m *Sim) TracksMem() bool { return m.mem }
 
 // WeakRead reports, for choice index i's step in s, whether it is a load
-// of a weakly read location under --memory ra|rc11, which location, and
-// how many stores before the latest it reads.
-func (m *Sim) WeakRead(s *model.State, i int) (loc, back int, ok bool) {
+// of a weakly read location under --memory ra|rc11; if so, which location,
+// how many stores before the latest it reads, and the value it reads.
+// Traces write it as rf=LOCATION:VALUE(latest-BACK,...).
+func (m *Sim) WeakRead(s *model.State, i int) (loc, back int, val uint8, ok bool) {
 	e, ok := m.weakLoad(s, i%model.MaxThreads)
 	if !ok {
-		return 0, 0, false
-	}
-	return e.loc, i / model.MaxThreads, true
-}
-
-// ReadsFrom describes, for a trace, the store that choice index i's step
-// reads in s when it is a load of a weakly read location under --memory
-// ra|rc11: "rf=seg0.thread_id:0(latest)" or "rf=...:1(latest-2)". It is
-// "" for any other step.
-func (m *Sim) ReadsFrom(s *model.State, i int) string {
-	th, back := i%model.MaxThreads, i/model.MaxThreads
-	e, ok := m.weakLoad(s, th)
-	if !ok {
-		return ""
+		return 0, 0, 0, false
 	}
 	h := &s.Mem.Weak[e.loc]
+	back = i / model.MaxThreads
 	j := int(h.N) - 1 - back
 	if j < 0 {
-		return ""
+		return 0, 0, 0, false
 	}
-	where := "latest"
-	if back > 0 {
-		where += "-" + strconv.Itoa(back)
-	}
-	return "rf=" + model.LocName(e.loc) + ":" + strconv.Itoa(int(h.Hist[j].Val)) + "(" + where + ")"
+	return e.loc, back, h.Hist[j].Val, true
 }
 
 // RaceKey names a race site: the location's kind (thread_id, meta,

@@ -57,7 +57,7 @@ func TestMemoryMSVCRace(t *testing.T) {
 		}
 		// the relaxed loads are atomic at v2.4.1 (60a1f3bc): the race is the
 		// plain store of mi_segment_abandon against a relaxed load
-		if src == allocsim.V241 && !strings.Contains(res.Violation.Err.Error(), "thread_id") {
+		if src == allocsim.V241 && res.Violation != nil && !strings.Contains(res.Violation.Err.Error(), "thread_id") {
 			t.Errorf("v2.4.1 msvc-c: %v, want a race on thread_id", res.Violation.Err)
 		}
 	}

@@ -137,23 +137,13 @@ walk:
 			}
 			labels = append(labels, sys.Step(&s, i))
 			schedule = append(schedule, i)
-			res.Transitions++
-			if len(schedule) > res.MaxDepthSeen {
-				res.MaxDepthSeen = len(schedule)
-			}
-			if err := sys.Check(&s); err != nil {
+			if full, err := walkStepTaken(sys, &s, len(schedule), &res, seen, &keys, lim.MaxStates); err != nil {
 				res.Runs++
 				res.Violation = found(err, false)
 				break walk
-			}
-			key := keys.key(&s, 0, -1)
-			if lim.MaxStates > 0 && seen.size() >= lim.MaxStates {
-				if !seen.has(&s, 0, -1, key) {
-					hit |= hitStates
-					break walk
-				}
-			} else {
-				seen.add(&s, 0, -1, key)
+			} else if full {
+				hit |= hitStates
+				break walk
 			}
 		}
 		if len(schedule) > longest {

@@ -97,24 +97,14 @@ walk:
 			}
 			labels = append(labels, sys.Step(&s, i))
 			schedule = append(schedule, i)
-			res.Transitions++
 			last = i
-			if len(schedule) > res.MaxDepthSeen {
-				res.MaxDepthSeen = len(schedule)
-			}
-			if err := sys.Check(&s); err != nil {
+			if full, err := walkStepTaken(sys, &s, len(schedule), &res, seen, &keys, lim.MaxStates); err != nil {
 				res.Runs++
 				res.Violation = found(err, false)
 				break walk
-			}
-			k := keys.key(&s, 0, -1)
-			if lim.MaxStates > 0 && seen.size() >= lim.MaxStates {
-				if !seen.has(&s, 0, -1, k) {
-					hit |= hitStates
-					break walk
-				}
-			} else {
-				seen.add(&s, 0, -1, k)
+			} else if full {
+				hit |= hitStates
+				break walk
 			}
 		}
 		if run == runs-1 {
@@ -140,4 +130,25 @@ func startWalks[S comparable](sys System[S]) (visited[S], keyer[S], S, *Found) {
 	}
 	seen.add(&init, 0, -1, keys.key(&init, 0, -1))
 	return seen, keys, init, nil
+}
+
+// walkStepTaken accounts for a step of a walk (RandomWalk, PCT) that led
+// to s at the given depth: it counts the transition and the depth, checks
+// s, and adds it to the distinct states seen. It returns whether s is new
+// while maxStates states are already stored (the walk stops there), or the
+// violation s shows.
+func walkStepTaken[S comparable](sys System[S], s *S, depth int, res *Result, seen visited[S], keys *keyer[S], maxStates int) (full bool, err error) {
+	res.Transitions++
+	if depth > res.MaxDepthSeen {
+		res.MaxDepthSeen = depth
+	}
+	if err := sys.Check(s); err != nil {
+		return false, err
+	}
+	k := keys.key(s, 0, -1)
+	if maxStates > 0 && seen.size() >= maxStates {
+		return !seen.has(s, 0, -1, k), nil
+	}
+	seen.add(s, 0, -1, k)
+	return false, nil
 }

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"mimcheck/model"
+	"mimcheck/properties"
 	"mimcheck/sched"
 )
 
@@ -93,20 +94,9 @@ func (m *minimizer) try(c []int) ([]int, bool) {
 	return f.Schedule, true
 }
 
-// switches counts the context switches of s.
-func switches(s []int) int {
-	n := 0
-	for k := 1; k < len(s); k++ {
-		if s[k] != s[k-1] {
-			n++
-		}
-	}
-	return n
-}
-
 // better orders schedules by context switches, then by length.
 func better(a, b []int) bool {
-	sa, sb := switches(a), switches(b)
+	sa, sb := properties.Switches(a), properties.Switches(b)
 	return sa < sb || (sa == sb && len(a) < len(b))
 }
 

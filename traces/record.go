@@ -48,14 +48,17 @@ func RecordSystem(sys System, h Header, schedule []int) (*Trace, error) {
 		states[k] = s
 		before := s
 		i := schedule[k]
-		rf := sys.Sim.ReadsFrom(&s, i)
-		if l, back, ok := sys.Sim.WeakRead(&s, i); ok && rf != "" {
-			from := "init"
-			if list := stores[l]; len(list)-1-back >= 0 {
-				j := list[len(list)-1-back]
-				from = fmt.Sprintf("step%d", j)
+		rf := ""
+		if l, back, val, ok := sys.Sim.WeakRead(&s, i); ok {
+			// rf=LOCATION:VALUE(latest[-BACK],stepK|init)
+			where, from := "latest", "init"
+			if back > 0 {
+				where = fmt.Sprintf("latest-%d", back)
 			}
-			rf = strings.TrimSuffix(rf, ")") + "," + from + ")"
+			if list := stores[l]; len(list)-1-back >= 0 {
+				from = fmt.Sprintf("step%d", list[len(list)-1-back])
+			}
+			rf = fmt.Sprintf("rf=%s:%d(%s,%s)", model.LocName(l), val, where, from)
 		}
 		for _, a := range sys.Sim.StepAccesses(&s, i) {
 			if a.Loc < model.NumWeakLocs && a.Kind&model.AccWrite != 0 {

@@ -3,6 +3,7 @@ package traces
 import (
 	"fmt"
 	"mimcheck/model"
+	"mimcheck/properties"
 	"strings"
 )
 
@@ -41,7 +42,7 @@ func Render(tr *Trace) string {
 		}
 		fmt.Fprintf(&b, "threads     %s (tI: scheduler index, TN: thread_id)\n", strings.Join(parts, ", "))
 	}
-	fmt.Fprintf(&b, "steps       %d (%d context switches)\n\n", len(tr.Steps), switches(tr.Schedule()))
+	fmt.Fprintf(&b, "steps       %d (%d context switches)\n\n", len(tr.Steps), properties.Switches(tr.Schedule()))
 
 	wl, wm := len("label"), len("mode")
 	for _, st := range tr.Steps {

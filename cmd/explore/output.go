@@ -279,17 +279,6 @@ func writeTrace(dir, name string, data []byte) (string, error) {
 	return "", fmt.Errorf("%s: %d files named %s*.trace already exist", dir, maxSuffix, name)
 }
 
-// switches counts the context switches of a schedule.
-func switches(s []int) int {
-	n := 0
-	for k := 1; k < len(s); k++ {
-		if s[k] != s[k-1] {
-			n++
-		}
-	}
-	return n
-}
-
 // seconds formats a duration for humans: 0.1s, 12.3s, 2m03s.
 func seconds(d time.Duration) string {
 	if d < time.Minute {

@@ -14,6 +14,7 @@ import (
 
 	"mimcheck/allocsim"
 	"mimcheck/model"
+	"mimcheck/properties"
 	"mimcheck/sched"
 	"mimcheck/traces"
 )
@@ -400,8 +401,8 @@ func (c *runConfig) saveViolation(v *sched.Found, dir string, corpus, minimize b
 		step:       tr.End.Step,
 		steps:      len(tr.Steps),
 		foundSteps: len(v.Schedule),
-		switches:   switches(schedule),
-		foundSw:    switches(v.Schedule),
+		switches:   properties.Switches(schedule),
+		foundSw:    properties.Switches(v.Schedule),
 	}
 	for _, c := range tr.Comments {
 		if strings.HasPrefix(c, " race: ") {
