@@ -215,10 +215,10 @@ func (r *run) exitNever() {
 	t := r.t
 	for x := int(t.CI); x < r.m.ns*model.MaxSlices; x++ {
 		g, i := x/model.MaxSlices, x%model.MaxSlices
-		if i >= r.m.nsl || !r.ownedBy(g) {
+		if i >= r.m.nsl || !r.heapPage(g, i) {
 			continue
 		}
-		if r.slice(g, i).BlockSize >= model.BlockPage0 {
+		{
 			t.CI = uint8(x)
 			t.PC = pcExNever
 			return

@@ -135,8 +135,6 @@ func (r *run) local() {
 		r.forceNext()
 	case pcFAPage:
 		r.forcePage()
-	case pcFAAfterDf:
-		r.forceAfterDelayed()
 	case pcFAAfter:
 		r.forceAfter()
 	case pcExitRetired:
@@ -267,7 +265,9 @@ func (r *run) shared() string {
 		// _mi_page_force_abandon: _mi_page_use_delayed_free(NEVER), disabled
 		// while MI_DELAYED_FREEING; then _mi_heap_delayed_free_all.
 		r.slice(int(t.FSeg), int(t.FSI)).Delayed = model.NeverDelayedFree
-		r.startDelayedFree(true, pcFAAfterDf)
+		r.startDelayedFree(true, pcFACap)
+	case pcFACap:
+		r.forceAfterDelayed()
 	case pcFAWalkPub:
 		r.forceWalkPublished()
 	case pcFAClearPub:
@@ -331,12 +331,9 @@ func (r *run) claim(g int) {
 func (r *run) mallocFind() {
 	op := r.op()
 	for g := 0; g < r.m.ns; g++ {
-		if !r.ownedBy(g) {
-			continue
-		}
 		for i := 0; i < r.m.nsl; i++ {
 			p := r.slice(g, i)
-			if p.BlockSize == model.BlockPage0+op.A && p.Free != 0 && !p.InFull { // the fast path: page->free non-empty (retire_expire untouched)
+			if r.heapPage(g, i) && p.BlockSize == model.BlockPage0+op.A && p.Free != 0 && !p.InFull { // the fast path: page->free non-empty (retire_expire untouched)
 				r.popBlock(gidx(g, i), op.B)
 				r.finishOp()
 				return
@@ -362,7 +359,7 @@ func (r *run) mallocNextPage() {
 	}
 	for x := int(r.t.CI); x < r.m.ns*model.MaxSlices; x++ {
 		g, i := x/model.MaxSlices, x%model.MaxSlices
-		if i >= r.m.nsl || !r.ownedBy(g) {
+		if i >= r.m.nsl || !r.heapPage(g, i) {
 			continue
 		}
 		if p := r.slice(g, i); p.BlockSize == model.BlockPage0+op.A && !p.InFull {
@@ -579,10 +576,10 @@ func (r *run) checkFreeNext() {
 	g := int(t.Seg)
 	nd := r.neededSlices()
 	for int(t.SI) < r.m.nsl && r.slice(g, int(t.SI)).BlockSize == model.BlockFree {
-		if int(r.slice(g, int(t.SI)).SliceCount) >= nd {
+		if int(r.spanCount(g, int(t.SI))) >= nd {
 			t.Flags |= flHasRoom
 		}
-		t.SI += r.slice(g, int(t.SI)).SliceCount
+		t.SI += r.spanCount(g, int(t.SI))
 	}
 	if int(t.SI) < r.m.nsl {
 		t.PC = pcCfXchg
@@ -602,17 +599,17 @@ func (r *run) checkFreePage() {
 	if p.Used == 0 {
 		r.s.Segs[g].Abandoned--
 		head := r.segmentPageClear(g, int(t.SI))
-		if int(r.slice(g, head).SliceCount) >= r.neededSlices() {
+		if int(r.spanCount(g, head)) >= r.neededSlices() {
 			t.Flags |= flHasRoom
 		}
-		t.SI = uint8(head) + r.slice(g, head).SliceCount
+		t.SI = uint8(head) + r.spanCount(g, head)
 		t.PC = pcCheckFree
 		return
 	}
 	if t.Mode == modeTryReclaim && r.rightPage(x, r.op().A) {
 		t.Flags |= flHasRoom
 	}
-	t.SI += p.SliceCount
+	t.SI += r.spanCount(g, int(t.SI))
 	t.PC = pcCheckFree
 }
 
@@ -694,7 +691,7 @@ func (r *run) reclaimNext() {
 			return
 		}
 		head := r.segmentSpanFreeCoalesce(g, int(t.SI))
-		t.SI = uint8(head) + r.slice(g, head).SliceCount
+		t.SI = uint8(head) + r.spanCount(g, head)
 	}
 	t.SI = 0
 	t.PC = pcReclaimEnd
@@ -709,7 +706,7 @@ func (r *run) reclaimPage() {
 	p := r.sl(x)
 	if p.Used == 0 {
 		head := r.segmentPageClear(g, int(t.SI))
-		t.SI = uint8(head) + r.slice(g, head).SliceCount
+		t.SI = uint8(head) + r.spanCount(g, head)
 		t.PC = pcReclaimNext
 		return
 	}
@@ -717,7 +714,7 @@ func (r *run) reclaimPage() {
 	if t.Flags&flWantRight != 0 && r.rightPage(x, r.op().A) {
 		t.Flags |= flRight
 	}
-	t.SI += p.SliceCount
+	t.SI += r.spanCount(g, int(t.SI))
 	t.PC = pcReclaimNext
 }
 
@@ -855,13 +852,10 @@ func (r *run) exitNext() {
 	t := r.t
 	for x := int(t.CI); x < r.m.ns*model.MaxSlices; x++ {
 		g, i := x/model.MaxSlices, x%model.MaxSlices
-		if i >= r.m.nsl || !r.ownedBy(g) {
+		if i >= r.m.nsl || !r.heapPage(g, i) {
 			continue
 		}
 		p := r.slice(g, i)
-		if p.BlockSize < model.BlockPage0 {
-			continue
-		}
 		if p.InFull && r.op().Kind == OpCollect && r.m.cfg.Source != V217 {
 			continue // a normal collect skips full pages (7774e800)
 		}

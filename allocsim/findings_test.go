@@ -126,16 +126,20 @@ func TestFindingOSReclaimRace(t *testing.T) {
 // _mi_page_force_abandon runs the heap's delayed frees, which can free
 // another page of the same segment; abandoning the current page then
 // publishes the segment while the walk goes on over it (strict
-// no-access-after-publish), and dont_free, still set, makes the next
-// owner's mi_segment_free return early: the segment is leaked (harmful
-// form: segment-used-count, a live segment with no page).
+// no-access-after-publish). Harmful form: on the last page
+// mi_segment_force_abandon clears dont_free before _mi_page_force_abandon
+// (segment.c:1447-1449 at v2.4.1), whose _mi_heap_delayed_free_all frees
+// another page of the segment and so publishes it; another thread
+// reclaims and frees the segment, and _mi_page_force_abandon then reads
+// page->capacity (page.c:450 at v2.4.1, page.c:418 at v2.3.0) in freed
+// memory: no-use-after-free, the read that is a step of its own.
 func TestFindingForceAbandon(t *testing.T) {
 	sc := loadScenario(t, "../scenarios/force-abandon.scn")
 	for _, src := range []allocsim.Source{allocsim.V241, allocsim.V230} {
 		for _, c := range []struct {
 			harmful bool
 			want    string
-		}{{false, "no-access-after-publish"}, {true, "segment-used-count"}} {
+		}{{false, "no-access-after-publish"}, {true, "no-use-after-free"}} {
 			res := exhaustive(t, mustSim(t, allocsim.Config{Scenario: sc, Source: src, HarmfulPublish: c.harmful}))
 			if got := violationName(t, res); got != c.want {
 				t.Errorf("%s harmful=%v: violation %q, want %q", src, c.harmful, got, c.want)

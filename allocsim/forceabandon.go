@@ -50,12 +50,9 @@ func (r *run) tryAbandon() {
 	}
 	// heap->pages[MI_BIN_FULL].first (slot/slice order stands for queue order)
 	for g := 0; g < r.m.ns; g++ {
-		if !r.ownedBy(g) {
-			continue
-		}
 		for i := 0; i < r.m.nsl; i++ {
 			p := r.slice(g, i)
-			if p.BlockSize >= model.BlockPage0 && p.InFull && !r.s.Segs[g].Huge {
+			if r.heapPage(g, i) && p.InFull && !r.s.Segs[g].Huge {
 				r.s.Segs[g].DontFree = true
 				r.s.Segs[g].Busy = true // ghost: a multi-step operation on the segment
 				t.FSeg, t.FSI, t.FA = uint8(g), r.slice(g, 0).SliceCount, 1
@@ -95,7 +92,7 @@ func (r *run) forceNext() {
 		return
 	}
 	for int(t.FSI) < r.m.nsl && r.slice(g, int(t.FSI)).BlockSize == model.BlockFree {
-		t.FSI += r.slice(g, int(t.FSI)).SliceCount
+		t.FSI += r.spanCount(g, int(t.FSI))
 	}
 	if int(t.FSI) < r.m.nsl {
 		t.PC = pcFAXchg
@@ -124,10 +121,16 @@ func (r *run) forcePage() {
 	t.PC = pcFANever
 }
 
-// forceAfterDelayed is the rest of _mi_page_force_abandon: a page freed
-// meanwhile (capacity 0) is left alone; an all-free page is freed; a page
-// in use is abandoned (either may free or abandon the segment).
-// v2.4.1: page.c: _mi_page_force_abandon.
+// forceAfterDelayed is the rest of _mi_page_force_abandon after
+// _mi_heap_delayed_free_all: the read of page->capacity is a step of its
+// own (page.c:450 at v2.4.1, page.c:418 at v2.3.0), because the drain may
+// have freed the page, published the segment (used == abandoned:
+// mi_segment_abandon) or, on the last page, whose dont_free was already
+// cleared, freed the whole segment; the read then touches memory this
+// thread no longer holds (no-use-after-free, no-access-after-publish). A
+// page freed meanwhile (capacity 0) is left alone; an all-free page is
+// freed; a page in use is abandoned (either may free or abandon the
+// segment).
 func (r *run) forceAfterDelayed() {
 	t := r.t
 	g := int(t.FSeg)
@@ -135,7 +138,19 @@ func (r *run) forceAfterDelayed() {
 	p := r.slice(g, i)
 	sg := &r.s.Segs[g]
 	t.PC = pcFAAfter
-	if !sg.Live || p.BlockSize < model.BlockPage0 {
+	if !sg.Live {
+		r.fault(model.FaultUseAfterFree, g, i)
+		t.FA = 0
+		t.PC = pcTryAbandon
+		return
+	}
+	if sg.Holder != r.tid && !r.m.cfg.HarmfulPublish {
+		r.fault(model.FaultAfterPublish, g, i)
+		t.FA = 0
+		t.PC = pcTryAbandon
+		return
+	}
+	if p.BlockSize < model.BlockPage0 {
 		return // the page was freed by the delayed frees
 	}
 	if p.Used == 0 { // _mi_page_free -> _mi_segment_page_free
@@ -183,7 +198,7 @@ func (r *run) forceAfter() {
 		return
 	}
 	t.FSI -= r.slice(g, int(t.FSI)).SliceOffset // mi_slice_first
-	t.FSI += r.slice(g, int(t.FSI)).SliceCount
+	t.FSI += r.spanCount(g, int(t.FSI))
 	t.PC = pcFANext
 }
 
@@ -205,7 +220,7 @@ func (r *run) forceWalkPublished() {
 	if t.FA&4 == 0 {
 		t.FA |= 4
 		t.FSI -= r.slice(g, int(t.FSI)).SliceOffset // mi_slice_first
-		t.FSI += r.slice(g, int(t.FSI)).SliceCount
+		t.FSI += r.spanCount(g, int(t.FSI))
 		return
 	}
 	if int(t.FSI) >= r.m.nsl {
@@ -213,7 +228,7 @@ func (r *run) forceWalkPublished() {
 		return
 	}
 	if r.slice(g, int(t.FSI)).BlockSize == model.BlockFree {
-		t.FSI += r.slice(g, int(t.FSI)).SliceCount
+		t.FSI += r.spanCount(g, int(t.FSI))
 		return
 	}
 	// a used page of a segment this thread no longer holds

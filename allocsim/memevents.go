@@ -232,7 +232,7 @@ func (m *Sim) plan(s *model.State, i int) memPlan {
 		p.add(useDelayed(gidx(int(t.FSeg), int(t.FSI)), model.NeverDelayedFree, false))
 	case pcRcHeap:
 		p.add(main(model.LocXHeap0+int(gidx(g, int(t.SI))), false, rw))
-	case pcFAWalkPub:
+	case pcFAWalkPub, pcFACap:
 		p.add(main(model.LocMeta0+int(t.FSeg), rw, false))
 	case pcFAClearPub:
 		p.add(main(model.LocMeta0+int(t.FSeg), false, rw))

@@ -112,3 +112,17 @@ func (r *run) rightPage(x uint8, c uint8) bool {
 func (r *run) ownedBy(g int) bool {
 	return r.s.Segs[g].Live && r.s.Segs[g].ThreadID == r.tid
 }
+
+// heapPage reports whether slice i of segment g heads a page of this
+// thread's heap: a used page of a segment it owns whose xheap is this
+// thread's heap. A page that mi_segment_force_abandon already abandoned
+// (xheap NULL) stays in an owned segment but is in none of the heap's
+// queues (page.c: _mi_page_abandon -> mi_page_queue_remove), so the page
+// queue walks (mi_find_free_page, mi_page_queue_find_free_ex,
+// mi_heap_visit_pages, _mi_page_retire's pq->first/last test,
+// heap->pages[MI_BIN_FULL]) do not meet it. The scenario's threads each
+// have one heap, the default one.
+func (r *run) heapPage(g, i int) bool {
+	p := r.slice(g, i)
+	return r.ownedBy(g) && p.BlockSize >= model.BlockPage0 && p.Heap == r.tid
+}

@@ -48,7 +48,6 @@ const (
 	pcTryAbandon    // mi_segments_try_abandon: force-abandon segments above the target
 	pcFANext        // mi_segment_force_abandon: next used page
 	pcFAPage        // mi_segment_force_abandon: after collecting the page
-	pcFAAfterDf     // _mi_page_force_abandon: after the delayed frees
 	pcFAAfter       // mi_segment_force_abandon: after the page (next slice)
 
 	pcShared uint8 = 64
@@ -99,6 +98,7 @@ const (
 	pcFANever                         // force abandon: _mi_page_use_delayed_free(NEVER_DELAYED_FREE)
 	pcFAWalkPub                       // force abandon (harmful-publish mode): walk a segment after publishing it
 	pcFAClearPub                      // force abandon (harmful-publish mode): dont_free := false, read used
+	pcFACap                           // force abandon: read page->capacity after _mi_heap_delayed_free_all
 	pcSend                            // scenario hand-off: put
 	pcRecv                            // scenario hand-off: take
 )

@@ -21,12 +21,9 @@ func (m *Sim) retireCycles(c uint8) uint8 {
 func (r *run) heapPages(c uint8) (first uint8, count int) {
 	first = 0xFF
 	for g := 0; g < r.m.ns; g++ {
-		if !r.ownedBy(g) {
-			continue
-		}
 		for i := 0; i < r.m.nsl; i++ {
 			p := r.slice(g, i)
-			if p.BlockSize == model.BlockPage0+c && !p.InFull {
+			if r.heapPage(g, i) && p.BlockSize == model.BlockPage0+c && !p.InFull {
 				if first == 0xFF {
 					first = gidx(g, i)
 				}

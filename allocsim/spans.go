@@ -1,6 +1,10 @@
 package allocsim
 
-import "mimcheck/model"
+import (
+	"fmt"
+
+	"mimcheck/model"
+)
 
 // run is the context of one thread's step: the simulator, the state, the
 // thread's scheduler index and mimalloc thread id. It lives on the stack.
@@ -120,8 +124,21 @@ func (r *run) segmentSpanFree(g, i, n int) {
 	head := r.slice(g, i)
 	head.SliceCount = uint8(n)
 	head.SliceOffset = 0
-	for j := 1; j+1 < n; j++ { // interior: never read by mimalloc, zeroed (canonical form)
-		*r.slice(g, i+j) = model.Slice{}
+	// Interior slices: mimalloc leaves them as they are ("the intermediates
+	// can be undetermined"). Their slice_count, slice_offset and block_size
+	// stay, because mi_slice_first reads them: coalesce writes a back offset
+	// into the head it absorbs (segment.c:724 at v2.4.1) and
+	// mi_segment_force_abandon re-seats its cursor through it (segment.c:1455).
+	// Every other field of such a slice is already zero (mi_segment_page_clear
+	// zeroes the page fields, mi_span_queue_delete the links). Under
+	// --abstraction spin the interior is zeroed, as scenarios.md's model does.
+	for j := 1; j+1 < n; j++ {
+		sl := r.slice(g, i+j)
+		if r.m.spin() {
+			*sl = model.Slice{}
+		} else {
+			*sl = model.Slice{SliceCount: sl.SliceCount, SliceOffset: sl.SliceOffset, BlockSize: sl.BlockSize}
+		}
 	}
 	if n > 1 {
 		last := r.slice(g, i+n-1)
@@ -239,4 +256,17 @@ func (m *Sim) freshDelayedMode() model.DelayedMode {
 		return model.NoDelayedFree
 	}
 	return model.UseDelayedFree
+}
+
+// spanCount is the slice_count of the span head at slice i of segment g,
+// read by a loop that walks a segment span by span. A count of 0 there
+// would make the walk stand still inside one step (local work that never
+// ends); that is a defect of the model, reported as an internal error
+// (explore exits 5) rather than a hang.
+func (r *run) spanCount(g, i int) uint8 {
+	n := r.slice(g, i).SliceCount
+	if n == 0 {
+		panic(fmt.Sprintf("mimcheck internal bug: local work does not terminate: T%d walks segment %d and slice %d has slice_count 0 where a span head is expected", r.i+1, g, i))
+	}
+	return n
 }

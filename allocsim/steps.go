@@ -81,6 +81,7 @@ var stepInfos = map[uint8]StepInfo{
 	pcFANever:       {"force-abandon.never-delayed-free", "page->xthread_free", "page.c: _mi_page_force_abandon -> _mi_page_use_delayed_free(NEVER)", access{mode: ModeRelease}, 0},
 	pcFAWalkPub:     {"force-abandon.walk-published", "segment->slices (published segment)", "segment.c: mi_segment_force_abandon (loop after the segment was abandoned)", access{mode: ModePlain}, 0},
 	pcFAClearPub:    {"force-abandon.clear-dont-free", "segment->dont_free, segment->used (published segment)", "segment.c: mi_segment_force_abandon (after the loop)", access{mode: ModePlain}, 0},
+	pcFACap:         {"force-abandon.read-capacity", "page->capacity (and the page's fields after it)", "page.c: _mi_page_force_abandon (after _mi_heap_delayed_free_all)", access{mode: ModePlain}, 0},
 	pcCoalesceRead:  {"coalesce.read-thread-id", "segment->thread_id", "segment.c: mi_segment_span_free_coalesce (inside the step that frees the span)", access{direct: true}, kindLoad},
 	pcSend:          {"handoff.send", "mailbox", "scenario device (release)", access{mode: ModeRelease}, 0},
 	pcRecv:          {"handoff.recv", "mailbox", "scenario device (acquire)", access{mode: ModeAcquire}, 0},
@@ -142,7 +143,7 @@ func kindOf(pc uint8) accessKind {
 		return kindStore
 	case pcOsLockMark, pcOsUnlockMark, pcOsTryLockFree, pcOsUnlockFree, pcOsVisitLock, pcOsLockPop, pcOsUnlockPop, pcOsVisitUnlock:
 		return kindLock
-	case pcFRdBit, pcFClrBit, pcFAWalkPub, pcFAClearPub, pcSend, pcRecv:
+	case pcFRdBit, pcFClrBit, pcFAWalkPub, pcFAClearPub, pcFACap, pcSend, pcRecv:
 		return kindFixed
 	}
 	return kindRMW
