@@ -233,7 +233,7 @@ func (r *run) exitNever() {
 func (r *run) collectStart() {
 	t := r.t
 	t.CI = 0
-	if r.op().Kind == OpExit {
+	if r.t.Coll&collKind == collAbandon {
 		t.PC = pcExitNever
 		return
 	}

@@ -30,6 +30,77 @@ func (r *run) finishOp() {
 	t.Op++
 	t.PC = pcStart
 	t.Cont, t.Mode, t.Seg, t.SI, t.CI, t.Flags, t.Tries, t.Word, t.Aux = 0, 0, 0, 0, 0, 0, 0, 0, 0
+	t.Try, t.Coll = 0, 0
+}
+
+// collForce: the collect in progress is MI_FORCE or MI_ABANDON (collect >= MI_FORCE).
+func (r *run) collForce() bool { return r.t.Coll&collKind >= collForce }
+
+// heapInit initialises the thread's default heap if it is _mi_heap_empty
+// (init.c: mi_thread_init -> _mi_thread_heap_init: a fresh heap and tld,
+// so generic_count starts at 0). Only the full abstraction models it; the
+// spin abstraction's threads are initialised from the start
+// (scenarios.md §1.1).
+func (r *run) heapInit() {
+	if r.m.spin() || r.t.HeapInit {
+		return
+	}
+	r.t.HeapInit = true
+	r.t.Gen = 0
+}
+
+// collectDone ends mi_heap_collect_ex: a thread exit resets the default
+// heap to _mi_heap_empty (init.c: _mi_thread_heap_done); the forced
+// collect of _mi_malloc_generic's out-of-memory path goes back to
+// mi_find_page (page.c:1054-1057 at v2.4.1); any other collect ends its
+// operation.
+func (r *run) collectDone() {
+	t := r.t
+	if t.Coll&collOOM != 0 {
+		t.Coll = 0
+		t.Mode, t.CI, t.Tries, t.Word, t.Flags, t.Seg, t.Cont = 0, 0, 0, 0, 0, 0, 0
+		t.PC = pcMallocNextPage
+		return
+	}
+	if t.Coll&collKind == collAbandon && !r.m.spin() {
+		t.HeapInit = false
+	}
+	r.finishOp()
+}
+
+// freshFailed: mi_page_fresh returned NULL (out of memory, or
+// mi_segment_reclaim_or_alloc reclaimed a page of the right size into the
+// heap and "pretends out-of-memory"). On the first try
+// mi_page_queue_find_free_ex searches the queue once more with
+// first_try=false (page.c:870-874 at v2.4.1, page.c:755-761 at v2.1.7);
+// after that mi_find_page has failed. The retry runs no delayed-free pass
+// and does not count as another generic malloc.
+func (r *run) freshFailed() {
+	t := r.t
+	if t.Try&1 == 0 {
+		t.Try |= 1
+		t.CI = 0
+		t.PC = pcMallocNextPage
+		return
+	}
+	r.findPageFailed()
+}
+
+// findPageFailed: mi_find_page returned NULL. The first time
+// _mi_malloc_generic runs mi_heap_collect(heap, true) and calls
+// mi_find_page again (page.c:1054-1057 at v2.4.1, 1019-1022 at v2.3.0,
+// 918-921 at v2.1.7); the second time malloc returns NULL.
+func (r *run) findPageFailed() {
+	t := r.t
+	if t.Try&2 == 0 {
+		t.Try = 2
+		t.Mode, t.CI, t.Tries, t.Word, t.Flags, t.Seg, t.Cont = 0, 0, 0, 0, 0, 0, 0
+		t.Coll = collForce | collOOM
+		r.collectStart()
+		return
+	}
+	t.Regs[r.op().B] = model.NullHandle // out of memory: malloc returns NULL
+	r.finishOp()
 }
 
 func (r *run) op() Op { return r.m.opAt(r.i, r.t) }
@@ -44,7 +115,11 @@ func (r *run) local() {
 		case OpEnd:
 			t.PC = pcDone
 		case OpMalloc:
+			r.heapInit() // _mi_malloc_generic on _mi_heap_empty: mi_heap_get_default -> mi_thread_init
 			t.PC = pcMallocFind
+		case OpInit:
+			r.heapInit()
+			r.finishOp()
 		case OpFree:
 			if h := t.Regs[op.A]; h == 0 || h == model.NullHandle { // free(NULL) is a no-op
 				t.Regs[op.A] = 0
@@ -58,8 +133,20 @@ func (r *run) local() {
 			t.PC = pcRecv
 		case OpExit, OpCollect, OpForceCollect:
 			t.CI = 0
+			switch op.Kind {
+			case OpCollect:
+				t.Coll = collNormal
+			case OpForceCollect:
+				t.Coll = collForce
+			default:
+				t.Coll = collAbandon
+			}
 			if r.m.spin() {
 				t.PC = pcExitStart
+			} else if !t.HeapInit {
+				// mi_heap_collect_ex and _mi_thread_done return at once on an
+				// uninitialised heap (heap.c:122 / init.c:497 at v2.4.1)
+				r.finishOp()
 			} else {
 				r.collectStart()
 			}
@@ -113,7 +200,7 @@ func (r *run) local() {
 		r.retiredResume()
 	case pcExitStart:
 		// mi_heap_collect_ex: _mi_heap_collect_retired(heap, collect >= MI_FORCE)
-		r.collectRetired(r.op().Kind != OpCollect, pcExitNext)
+		r.collectRetired(r.collForce(), pcExitNext)
 	case pcMallocRetired:
 		r.collectRetired(false, pcMallocFresh)
 	case pcMallocGeneric:
@@ -139,7 +226,7 @@ func (r *run) local() {
 		r.forceAfter()
 	case pcExitRetired:
 		t.CI = 0
-		r.collectRetired(r.op().Kind != OpCollect, pcExitNext)
+		r.collectRetired(r.collForce(), pcExitNext)
 	default:
 		panic("mimcheck internal bug: unknown local phase")
 	}
@@ -217,7 +304,7 @@ func (r *run) shared() string {
 	case pcSlotClaim:
 		r.segmentAlloc()
 	case pcExXchg:
-		r.pageThreadFreeCollect(t.CI, r.op().Kind != OpCollect) // force = collect >= MI_FORCE
+		r.pageThreadFreeCollect(t.CI, r.collForce()) // force = collect >= MI_FORCE
 		t.PC = pcExitPg
 	case pcFCasTF:
 		r.freeBlockDelayedMT()
@@ -258,6 +345,9 @@ func (r *run) shared() string {
 		// mi_page_to_full: collect right away
 		r.pageThreadFreeCollect(t.CI, false)
 		t.PC = pcMallocToFull
+		if t.Cont != 0 { // _mi_malloc_generic's move after the allocation
+			t.PC, t.Cont = t.Cont, 0
+		}
 	case pcFAXchg:
 		r.pageThreadFreeCollect(gidx(int(t.FSeg), int(t.FSI)), false)
 		t.PC = pcFAPage
@@ -378,7 +468,7 @@ func (r *run) mallocAfterXchg() {
 	if r.sl(x).Free != 0 {
 		r.sl(x).Retire = 0 // mi_page_queue_find_free_ex: picked for allocation
 		r.popBlock(x, r.op().B)
-		r.finishOp()
+		r.genericAllocated(x)
 		return
 	}
 	if !r.m.spin() { // mi_page_to_full, then collect once more
@@ -390,6 +480,26 @@ func (r *run) mallocAfterXchg() {
 	r.t.PC = pcMallocNextPage
 }
 
+// genericAllocated ends _mi_malloc_generic after _mi_page_malloc took a
+// block from page x: from v2.3.0 on a page whose blocks are now all in use
+// (page->reserved == page->used) moves to the FULL queue at once
+// (page.c:1072-1075 at v2.4.1, page.c:1037-1040 at v2.3.0; v2.1.7 has no
+// such test): mi_page_to_full, whose _mi_page_free_collect is the next
+// step. In the scaled model a page's capacity is its reserve (no
+// mi_page_extend_free). The fast path (mallocFind) never does this.
+func (r *run) genericAllocated(x uint8) {
+	p := r.sl(x)
+	c := p.BlockSize - model.BlockPage0
+	if r.m.spin() || r.m.cfg.Source == V217 || p.InFull || p.Used < r.m.sc.Classes[c].Blocks {
+		r.finishOp()
+		return
+	}
+	p.InFull = true
+	r.t.CI = x
+	r.t.Cont = pcFinish
+	r.t.PC = pcToFullXchg
+}
+
 // mallocFresh allocates a fresh page from the span queues, else goes to
 // mi_segment_reclaim_or_alloc. v2.4.1: page.c: mi_page_fresh ->
 // segment.c: _mi_segment_page_alloc -> mi_segments_page_alloc.
@@ -398,7 +508,7 @@ func (r *run) mallocFresh() {
 	c := r.m.sc.Classes[op.A]
 	if x := r.segmentsPageFindAndAllocate(int(c.Slices), op.A); x != 0 {
 		r.popBlock(x-1, op.B)
-		r.finishOp()
+		r.genericAllocated(x - 1)
 		return
 	}
 	// mi_segment_reclaim_or_alloc: mi_segments_try_abandon, then try_reclaim
@@ -423,15 +533,22 @@ func (r *run) segmentAlloc() {
 			sg.Huge = true
 			r.segmentSpanAllocate(g, 1, r.m.nsl-1, op.A)
 			r.popBlock(gidx(g, 1), op.B)
-			r.finishOp()
+			r.genericAllocated(gidx(g, 1))
 			return
 		}
 		r.segmentSpanFree(g, 1, r.m.nsl-1)
 		r.t.PC = pcMallocFresh
 		return
 	}
-	r.t.Regs[op.B] = model.NullHandle // out of memory: malloc returns NULL
-	r.finishOp()
+	switch {
+	case r.m.spin(): // scenarios.md §1.1: malloc returns NULL
+		r.t.Regs[op.B] = model.NullHandle
+		r.finishOp()
+	case r.m.sc.Classes[op.A].Huge: // mi_large_huge_page_alloc: mi_find_page returns NULL
+		r.findPageFailed()
+	default: // mi_segment_alloc NULL -> mi_page_fresh NULL
+		r.freshFailed()
+	}
 }
 
 // ------------------------------------------------------ abandoned cursor
@@ -448,7 +565,7 @@ func (r *run) loadAbandonedCount() {
 				t.Mode = 0
 				t.PC = pcSlotClaim
 			} else {
-				r.finishOp()
+				r.collectDone()
 			}
 			return
 		}
@@ -467,6 +584,18 @@ func (r *run) loadAbandonedCount() {
 			tries = 8
 		}
 		t.Tries = uint8(tries)
+	} else if !r.m.spin() {
+		// _mi_abandoned_collect: max_tries = abandoned_count when forced,
+		// else 1024, more than any scenario has (segment.c:1399 at v2.4.1,
+		// 1389 at v2.3.0, 1339 at v2.1.7). The cursor's own load of the
+		// count and this one are folded into one load: with two loads, the
+		// first reading n > 0 and the second 0 visits nothing, as one load
+		// at the second's moment does; the first reading 0 walks no arena,
+		// as one load at the first's moment does.
+		t.Tries = 255
+		if r.collForce() && t.Coll&collKind == collForce {
+			t.Tries = uint8(n)
+		}
 	}
 	t.CI = 0
 	if r.m.osList() {
@@ -487,6 +616,12 @@ func (r *run) cursorIter() {
 	t.Flags, t.Seg = 0, 0
 	if t.Mode == modeTryReclaim {
 		if t.Tries == 0 || (r.m.cfg.Source != V217 && !r.withinTarget()) {
+			t.PC = pcCursorEnd
+			return
+		}
+		t.Tries--
+	} else if !r.m.spin() { // _mi_abandoned_collect's max_tries
+		if t.Tries == 0 {
 			t.PC = pcCursorEnd
 			return
 		}
@@ -526,7 +661,7 @@ func (r *run) cursorEnd() {
 		t.PC = pcSlotClaim
 		return
 	}
-	r.finishOp() // end of thread exit / collect
+	r.collectDone() // end of thread exit / collect
 }
 
 // cursorUnclaim atomically clears one abandoned bit found by the cursor.
@@ -627,8 +762,10 @@ func (r *run) checkFreeDone() {
 			t.Flags, t.Cont, t.PC = flWantRight, pcReclaimedFor, pcRcTID
 		case sg.AbandonedVisits > 3: // force reclaim after too many visits
 			t.Flags, t.Cont, t.PC = 0, pcCursorIter, pcRcTID
-		default: // put it back
-			t.Tries++
+		default: // put it back; v2.4.1 segment.c:1385 and v2.3.0 segment.c:1375 do not count the try, v2.1.7 (segment.c:1324-1328) does
+			if r.m.cfg.Source != V217 {
+				t.Tries++
+			}
 			t.Flags, t.Cont, t.PC = 0, pcCursorIter, pcMark
 		}
 		return
@@ -647,8 +784,10 @@ func (r *run) reclaimedFor() {
 	f := t.Flags
 	t.Mode, t.CI, t.Tries, t.Word, t.Flags, t.Seg = 0, 0, 0, 0, 0, 0
 	switch {
-	case f&flRight != 0: // a right page is now in our heap: retry the fast path
+	case f&flRight != 0 && r.m.spin(): // scenarios.md: a right page is now in our heap: retry from step 1
 		t.PC = pcMallocFind
+	case f&flRight != 0: // reclaim_or_alloc "pretends out-of-memory": mi_page_fresh returns NULL
+		r.freshFailed()
 	case f&flFreed == 0: // use the reclaimed spans
 		t.PC = pcMallocFresh
 	default: // the segment was freed: allocate a fresh one
@@ -856,7 +995,7 @@ func (r *run) exitNext() {
 			continue
 		}
 		p := r.slice(g, i)
-		if p.InFull && r.op().Kind == OpCollect && r.m.cfg.Source != V217 {
+		if p.InFull && r.t.Coll&collKind == collNormal && r.m.cfg.Source != V217 {
 			continue // a normal collect skips full pages (7774e800)
 		}
 		t.CI = uint8(x)
@@ -891,7 +1030,7 @@ func (r *run) exitPage() {
 		}
 		return
 	}
-	if r.op().Kind != OpExit { // collect: the page stays in the heap
+	if r.t.Coll&collKind != collAbandon { // collect: the page stays in the heap
 		sg.Busy = false
 		t.CI = x + 1
 		t.PC = pcExitNext
@@ -935,10 +1074,16 @@ func (r *run) freeLoadThreadID() {
 		return
 	}
 	owner := sg.ThreadID
+	if owner == model.NoThread && r.m.sc.ReclaimOnFree && r.m.cfg.Source == V217 {
+		// v2.1.7 free.c:250: _mi_segment_attempt_reclaim(mi_heap_get_default(), ...)
+		// initialises the default heap of a thread that never allocated or
+		// that already exited (mimalloc issue #944, fixed in v2.1.8)
+		r.heapInit()
+	}
 	switch {
 	case owner == r.tid:
 		t.PC = pcFreeLocal
-	case owner == model.NoThread && r.m.sc.ReclaimOnFree && !r.reclaimCountTooHigh(sg.OS) && r.withinTarget():
+	case owner == model.NoThread && r.m.sc.ReclaimOnFree && r.reclaimHeapReady() && !r.reclaimCountTooHigh(sg.OS) && r.withinTarget():
 		t.Seg = uint8(g)
 		if sg.OS {
 			if r.m.cfg.Source == V217 {
@@ -960,6 +1105,16 @@ func (r *run) freeLoadThreadID() {
 			t.PC = pcFCasTF
 		}
 	}
+}
+
+// reclaimHeapReady is mi_free_block_mt's test that the default heap is
+// initialised before it reclaims on free: from v2.3.0 on a thread whose
+// default heap is _mi_heap_empty (it never allocated, or it already
+// exited) does not reclaim (free.c:291 at v2.4.1, free.c:285 at v2.3.0);
+// v2.1.7 has no such test (its heap was initialised just above). The spin
+// abstraction's threads always have a heap.
+func (r *run) reclaimHeapReady() bool {
+	return r.m.spin() || r.t.HeapInit
 }
 
 // reclaimCountTooHigh is _mi_segment_attempt_reclaim's heuristic: do not
@@ -1014,6 +1169,9 @@ func (r *run) freeUnclaim() {
 // v2.4.1: free.c: mi_free_block_delayed_mt (weak CAS, release).
 func (r *run) freeBlockDelayedMT() {
 	t := r.t
+	if r.m.sc.Stats {
+		r.heapInit() // mi_stat_free -> mi_heap_get_default (before the push)
+	}
 	reg := r.op().A
 	x, bit := decode(t.Regs[reg])
 	g := segOf(x)

@@ -173,7 +173,7 @@ func (m *Sim) plan(s *model.State, i int) memPlan {
 	case pcAXchg, pcToFullXchg:
 		p.add(collect(t.CI, false))
 	case pcExXchg:
-		p.add(collect(t.CI, m.opAt(i, t).Kind != OpCollect))
+		p.add(collect(t.CI, t.Coll&collKind >= collForce))
 	case pcFAXchg:
 		p.add(collect(gidx(int(t.FSeg), int(t.FSI)), false))
 	case pcDfXchg:

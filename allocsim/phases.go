@@ -109,6 +109,15 @@ const (
 	modeCollect    uint8 = 2 // _mi_abandoned_collect (thread exit)
 )
 
+// The collect in progress (Thread.Coll): mi_collect_t in the low bits.
+const (
+	collNormal  uint8 = 1 // MI_NORMAL: mi_heap_collect(heap, false)
+	collForce   uint8 = 2 // MI_FORCE: mi_heap_collect(heap, true)
+	collAbandon uint8 = 3 // MI_ABANDON: thread exit
+	collKind    uint8 = 3 // mask of the kind
+	collOOM     uint8 = 4 // the forced collect of _mi_malloc_generic's out-of-memory path
+)
+
 // Operation flags (Thread.Flags).
 const (
 	flHasRoom   uint8 = 1   // check_free found room

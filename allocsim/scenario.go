@@ -21,6 +21,7 @@ const (
 	OpExit                       // thread exit: mi_heap_collect_ex(heap, MI_ABANDON)
 	OpCollect                    // mi_heap_collect(heap, false)
 	OpForceCollect               // mi_heap_collect(heap, true)
+	OpInit                       // mi_thread_init: initialise the default heap
 )
 
 // Op is one operation of a thread's program.
@@ -57,6 +58,11 @@ type Scenario struct {
 	// OSMemory: segments come from the OS (abandoned on the OS list) instead
 	// of the arena.
 	OSMemory bool
+	// Stats is a build with statistics (MI_STAT > 0, the default of debug
+	// builds): mi_stat_free calls mi_heap_get_default(), so a free that
+	// reaches it initialises the freeing thread's default heap (free.c:566
+	// at v2.4.1, free.c:560 at v2.3.0, free.c:507 at v2.1.7).
+	Stats bool
 }
 
 // Validate checks that the scenario fits the model's bounds.
@@ -109,7 +115,7 @@ func (sc *Scenario) Validate() error {
 				if int(op.A) >= sc.Mailboxes || op.B >= model.MaxRegs {
 					bad = "recv"
 				}
-			case OpExit, OpCollect, OpForceCollect:
+			case OpExit, OpCollect, OpForceCollect, OpInit:
 			default:
 				bad = "unknown op"
 			}
@@ -296,8 +302,10 @@ func ParseScenario(name, text string) (*Scenario, error) {
 				sc.ReclaimOnFree = n != 0
 			case "target-segments-per-thread":
 				sc.TargetSegments = n
+			case "stats":
+				sc.Stats = n != 0
 			default:
-				return nil, errf("unknown option %q (want reclaim-on-free, target-segments-per-thread)", k)
+				return nil, errf("unknown option %q (want reclaim-on-free, target-segments-per-thread, stats)", k)
 			}
 		case key == "memory":
 			switch rest {
@@ -392,6 +400,8 @@ func parseProgram(body string, classes map[string]uint8) ([]Op, []string, int, e
 			ops = append(ops, Op{Kind: OpCollect})
 		case s == "collect force" || s == "force-collect":
 			ops = append(ops, Op{Kind: OpForceCollect})
+		case s == "init":
+			ops = append(ops, Op{Kind: OpInit})
 		case strings.HasPrefix(s, "free "):
 			r, err := reg(s[5:])
 			if err != nil {

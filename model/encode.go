@@ -38,7 +38,7 @@ func (s *State) AppendEncoding(buf []byte, d Dims) []byte {
 	for i := 0; i < d.Threads; i++ {
 		t := &s.Threads[i]
 		buf = append(buf, t.Op, t.PC, t.Cont, t.Mode, t.Seg, t.SI, t.CI, t.Flags, t.Tries, t.Word, t.Aux, t.Ret, t.Gen, t.FSeg, t.FSI, t.FA,
-			t.RetiredMin, t.RetiredMax)
+			t.RetiredMin, t.RetiredMax, t.Try, t.Coll, b2u(t.HeapInit))
 		buf = append(buf, t.Regs[:]...)
 		for b := 0; b < d.Slices-1 && b < MaxBins; b++ {
 			buf = append(buf, t.Spans[b].First, t.Spans[b].Last)

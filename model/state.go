@@ -102,6 +102,13 @@ type Thread struct {
 	FSeg  uint8 // mi_segment_force_abandon: the segment
 	FSI   uint8 // mi_segment_force_abandon: the slice cursor
 	FA    uint8 // mi_segment_force_abandon: 1 running, 2 this is the last page
+	Try   uint8 // _mi_malloc_generic: bit 0 the retry mi_page_queue_find_free_ex(first_try=false) runs, bit 1 the retry after the out-of-memory collect runs
+	Coll  uint8 // mi_heap_collect_ex in progress: its mi_collect_t (1 normal, 2 force, 3 abandon), + 4 when it is _mi_malloc_generic's out-of-memory collect
+
+	// HeapInit: the thread's default heap is initialised (not
+	// _mi_heap_empty): set by its first allocation or mi_thread_init, reset
+	// by thread exit (_mi_thread_heap_done). Full abstraction only.
+	HeapInit bool
 
 	Regs [MaxRegs]uint8 // block handles held by the program (0 = none)
 
