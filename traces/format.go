@@ -14,10 +14,10 @@ import (
 const FormatVersion = 1
 
 // ModelRev is the revision of the model's step semantics recorded in every
-// trace ("model rev=1"). Bump it whenever the granularity or the meaning of
+// trace ("model rev=2"). Bump it whenever the granularity or the meaning of
 // a step changes, so that old traces are reported as stale ([ErrStale])
 // instead of diverging in confusing ways.
-const ModelRev = 1
+const ModelRev = 2
 
 // Strategy names accepted in the "strategy" header line.
 const (

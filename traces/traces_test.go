@@ -238,7 +238,7 @@ func TestEffectNotes(t *testing.T) {
 func TestStale(t *testing.T) {
 	b := string(traces.Format(violating(t, header("S1", allocsim.MutBugB))))
 	for _, c := range []struct{ old, new string }{
-		{"model rev=1\n", "model rev=999\n"},
+		{"model rev=2\n", "model rev=999\n"},
 		{"mimcheck-trace 1\n", "mimcheck-trace 2\n"},
 	} {
 		_, err := traces.Parse("stale", []byte(strings.Replace(b, c.old, c.new, 1)))

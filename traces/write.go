@@ -16,7 +16,7 @@ const Separator = "----"
 //
 //	# found by: explore run --scenario S1 --mutant BUG_B
 //	mimcheck-trace 1
-//	model rev=1
+//	model rev=2
 //	scenario S1                     (or: scenario-file NAME, scenario-begin, the text, scenario-end)
 //	s3-rounds 12                    (builtin S3 only)
 //	source v2.4.1
