@@ -188,7 +188,7 @@ func TestRetireCountsOnlyHeapPages(t *testing.T) {
 	// question left is which pages share that queue
 	r.s.Slices[0][1].InFull = false
 	r.s.Segs[0].Busy = true // the force abandon's walk is on the segment (ghost)
-	r.runToOp(0, 5) // free a
+	r.runToOp(0, 5)         // free a
 	if p := r.s.Slices[0][1]; p.BlockSize != model.BlockPage0 || p.Retire != 16 {
 		t.Errorf("page of a = %+v, want retired (the only page of its queue), retire_expire 16", p)
 	}
