@@ -215,10 +215,7 @@ func (r *run) exitNever() {
 	t := r.t
 	for x := int(t.CI); x < r.m.ns*model.MaxSlices; x++ {
 		g, i := x/model.MaxSlices, x%model.MaxSlices
-		if i >= r.m.nsl || !r.heapPage(g, i) {
-			continue
-		}
-		{
+		if i < r.m.nsl && r.heapPage(g, i) {
 			t.CI = uint8(x)
 			t.PC = pcExNever
 			return
@@ -233,7 +230,7 @@ func (r *run) exitNever() {
 func (r *run) collectStart() {
 	t := r.t
 	t.CI = 0
-	if r.t.Coll&collKind == collAbandon {
+	if t.Coll&collKind == collAbandon {
 		t.PC = pcExitNever
 		return
 	}

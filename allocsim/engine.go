@@ -58,7 +58,7 @@ func (r *run) collectDone() {
 	t := r.t
 	if t.Coll&collOOM != 0 {
 		t.Coll = 0
-		t.Mode, t.CI, t.Tries, t.Word, t.Flags, t.Seg, t.Cont = 0, 0, 0, 0, 0, 0, 0
+		r.clearCursor()
 		t.PC = pcMallocNextPage
 		return
 	}
@@ -66,6 +66,13 @@ func (r *run) collectDone() {
 		t.HeapInit = false
 	}
 	r.finishOp()
+}
+
+// clearCursor resets the registers of the abandoned-set cursor and of a
+// continuation between _mi_malloc_generic and its out-of-memory collect.
+func (r *run) clearCursor() {
+	t := r.t
+	t.Mode, t.CI, t.Tries, t.Word, t.Flags, t.Seg, t.Cont = 0, 0, 0, 0, 0, 0, 0
 }
 
 // freshFailed: mi_page_fresh returned NULL (out of memory, or
@@ -94,7 +101,7 @@ func (r *run) findPageFailed() {
 	t := r.t
 	if t.Try&2 == 0 {
 		t.Try = 2
-		t.Mode, t.CI, t.Tries, t.Word, t.Flags, t.Seg, t.Cont = 0, 0, 0, 0, 0, 0, 0
+		r.clearCursor()
 		t.Coll = collForce | collOOM
 		r.collectStart()
 		return
@@ -593,7 +600,7 @@ func (r *run) loadAbandonedCount() {
 		// at the second's moment does; the first reading 0 walks no arena,
 		// as one load at the first's moment does.
 		t.Tries = 255
-		if r.collForce() && t.Coll&collKind == collForce {
+		if t.Coll&collKind == collForce {
 			t.Tries = uint8(n)
 		}
 	}

@@ -138,17 +138,12 @@ func (r *run) forceAfterDelayed() {
 	p := r.slice(g, i)
 	sg := &r.s.Segs[g]
 	t.PC = pcFAAfter
-	if !sg.Live {
-		r.fault(model.FaultUseAfterFree, g, i)
-		t.FA = 0
-		t.PC = pcTryAbandon
-		return
-	}
-	if sg.Holder != r.tid && !r.m.cfg.HarmfulPublish {
-		r.fault(model.FaultAfterPublish, g, i)
-		t.FA = 0
-		t.PC = pcTryAbandon
-		return
+	if !sg.Live || !r.m.cfg.HarmfulPublish { // harmful-publish mode reads a live published segment on
+		if _, ok := r.forceSegment(); !ok {
+			t.FA = 0
+			t.PC = pcTryAbandon
+			return
+		}
 	}
 	if p.BlockSize < model.BlockPage0 {
 		return // the page was freed by the delayed frees

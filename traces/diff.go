@@ -24,7 +24,8 @@ import (
 //   - the arena and sub-process: bitmap, abandoned_count, os_lock,
 //     os_visit_lock, os_list (the OS abandoned list, head first);
 //   - threads (scheduler index): tI.binB.first/last span queues, tI.REG
-//     registers (named as in the scenario), tI.retired_min/max;
+//     registers (named as in the scenario), tI.retired_min/max,
+//     tI.heap_init (the default heap is initialised);
 //   - mailboxes mK and the fault.
 //
 // Fields of model.Segment, model.Slice and model.State that this list does
@@ -99,6 +100,7 @@ func Diff(m *allocsim.Sim, a, b *model.State) string {
 		}
 		d.num(p+"retired_min", int(x.RetiredMin), int(y.RetiredMin))
 		d.num(p+"retired_max", int(x.RetiredMax), int(y.RetiredMax))
+		d.flag(p+"heap_init", x.HeapInit, y.HeapInit)
 	}
 	for k := 0; k < dims.Mailboxes; k++ {
 		d.str("m"+strconv.Itoa(k), handle(a.Mailbox[k]), handle(b.Mailbox[k]))
