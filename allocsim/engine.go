@@ -1,6 +1,8 @@
 package allocsim
 
 import (
+	"fmt"
+
 	"mimcheck/model"
 )
 
@@ -14,9 +16,9 @@ func (m *Sim) runLocal(s *model.State, i int) {
 func (r *run) runLocal() {
 	for guard := 0; ; guard++ {
 		if guard > 10000 {
-			panic("mimcheck internal bug: local work does not terminate")
+			panic(fmt.Sprintf("mimcheck internal bug: local work does not terminate: T%d cycles through local phase %d (segment %d, slice %d)", r.i+1, r.t.PC, r.t.Seg, r.t.SI))
 		}
-		if r.t.PC >= pcShared || r.t.PC == pcDone {
+		if r.t.PC >= pcShared || r.t.PC == pcDone || r.stop {
 			return
 		}
 		r.local()
@@ -115,6 +117,9 @@ func (r *run) op() Op { return r.m.opAt(r.i, r.t) }
 // local executes one local phase.
 func (r *run) local() {
 	t := r.t
+	if r.segmentGone(t.PC) {
+		return
+	}
 	switch t.PC {
 	case pcStart:
 		op := r.op()
@@ -239,11 +244,61 @@ func (r *run) local() {
 	}
 }
 
+// heldPhase reports whether phase pc works on segment t.Seg, which the
+// thread holds (claimed, reclaimed, being freed or abandoned).
+func heldPhase(pc uint8) bool {
+	switch pc {
+	case pcCheckFree, pcCheckFreePg, pcReclaimNext, pcReclaimPg, pcReclaimEnd, pcSegFree, pcAbandon,
+		pcRcTID, pcRcXchg, pcRcHeap, pcRcUse, pcCfXchg, pcSlotFree, pcAbTID, pcMark:
+		return true
+	}
+	return false
+}
+
+// segmentGone checks that the segment the phase pc works on (t.Seg; t.FSeg
+// in a force abandon) was not freed under this thread meanwhile by another
+// thread (harmful-publish mode, mutants): freed, or freed and allocated
+// again (faGone, set by segmentOSFree, since the slot is then live again),
+// the phase's accesses are a use-after-free. The model does not follow
+// them: the state is a violation, or cut past it.
+func (r *run) segmentGone(pc uint8) bool {
+	var g, i int
+	switch {
+	case heldPhase(pc):
+		g, i = int(r.t.Seg), int(r.t.SI)
+	case pc == pcFAPage || pc == pcFAXchg || pc == pcFANever:
+		g, i = int(r.t.FSeg), int(r.t.FSI)
+	default:
+		return false
+	}
+	if r.s.Segs[g].Live && r.t.FA&faGone == 0 && (!pagePhase(pc) || r.slice(g, i).BlockSize >= model.BlockPage0) {
+		return false
+	}
+	r.fault(model.FaultUseAfterFree, g, i)
+	return true
+}
+
+// pagePhase reports whether phase pc works on the page at slice t.SI of
+// t.Seg (t.FSI of t.FSeg), found used by the thread's previous step. A
+// thread that does not hold the segment can free that page in between
+// (force abandon's walk after publishing, harmful-publish mode): the
+// phase's accesses are then to a freed page.
+func pagePhase(pc uint8) bool {
+	switch pc {
+	case pcRcXchg, pcReclaimPg, pcRcHeap, pcRcUse, pcCfXchg, pcCheckFreePg, pcFAXchg, pcFAPage, pcFANever:
+		return true
+	}
+	return false
+}
+
 // shared executes thread i's pending shared access and returns its label.
 func (r *run) shared() string {
 	s := r.s
 	t := r.t
 	pc := t.PC
+	if r.segmentGone(pc) {
+		return labelOf(pc)
+	}
 	switch pc {
 	case pcFLoad:
 		r.freeLoadThreadID()
@@ -828,6 +883,10 @@ func (r *run) reclaimStoreThreadID() {
 func (r *run) reclaimNext() {
 	t := r.t
 	g := int(t.Seg)
+	if !r.s.Segs[g].Live { // freed under the walk by a thread that did not hold it
+		r.fault(model.FaultUseAfterFree, g, int(t.SI))
+		return
+	}
 	for int(t.SI) < r.m.nsl {
 		if r.slice(g, int(t.SI)).BlockSize != model.BlockFree {
 			t.PC = pcRcXchg
@@ -931,6 +990,12 @@ func (r *run) segmentOSFree() {
 		r.fault(model.FaultNotHolder, g, 0)
 	}
 	r.s.Segs[g] = model.Segment{}
+	for j := range r.s.Threads[:r.m.nt] { // threads whose next step works on this slot
+		u := &r.s.Threads[j]
+		if j != r.i && (u.FA&1 != 0 && int(u.FSeg) == g || heldPhase(u.PC) && int(u.Seg) == g) {
+			u.FA |= faGone
+		}
+	}
 	for i := 0; i < r.m.nsl; i++ {
 		sl := r.slice(g, i)
 		if sl.Prev != 0 || sl.Next != 0 {

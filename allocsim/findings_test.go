@@ -6,13 +6,16 @@ package allocsim_test
 // the README) are reproduced.
 
 import (
+	"context"
 	"errors"
 	"os"
 	"testing"
 
 	"mimcheck/allocsim"
+	"mimcheck/model"
 	"mimcheck/properties"
 	"mimcheck/sched"
+	"mimcheck/traces"
 )
 
 func loadScenario(t *testing.T, path string) *allocsim.Scenario {
@@ -161,6 +164,64 @@ func TestFindingForceAbandon(t *testing.T) {
 	sc := loadScenario(t, "../scenarios/force-abandon.scn")
 	if _, err := allocsim.New(allocsim.Config{Scenario: sc, Source: allocsim.V217}); err == nil {
 		t.Errorf("v2.1.7 accepted target-segments-per-thread, an option it does not have")
+	}
+}
+
+// TestFindingForceAbandonContinuation (issue 9 item 8): past the first
+// report of the harmful form (the capacity read in freed memory, a site
+// whose consequence the model does not follow: cut), the published walk
+// ends with the abandoner's dont_free := false, its read of used == 0 and
+// mi_segment_free on a segment the reclaiming thread holds
+// (segment.c:1461-1467 at v2.4.1): segment-single-owner. Going past that
+// assertion too (C runs on; so does the model), the abandoner unlinks the
+// segment's spans through its own queues (span-queue-owner). Run with
+// Config.PastFaults, the in-model form of explore run --all-violations.
+func TestFindingForceAbandonContinuation(t *testing.T) {
+	sc := loadScenario(t, "../scenarios/force-abandon.scn")
+	past := []string{"use-after-free@force-abandon.read-capacity"}
+	for _, want := range []struct{ site, inv string }{
+		{"not-holder@force-abandon.clear-dont-free", "segment-single-owner"},
+		{"queue-owner@force-abandon.clear-dont-free", "span-queue-owner"},
+	} {
+		for _, src := range []allocsim.Source{allocsim.V241, allocsim.V230} {
+			m := mustSim(t, allocsim.Config{Scenario: sc, Source: src, HarmfulPublish: true, NoRaces: true, PastFaults: past})
+			sys, err := traces.NewSystemPast(m, []string{"segment-used-count"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := sched.Exhaustive[model.State](context.Background(), sys, sched.Limits{MaxPreemptions: -1}, sched.Options{})
+			if got := violationName(t, res); got != want.inv {
+				t.Fatalf("%s past %v: violation %q, want %q", src, past, got, want.inv)
+			}
+			// the site: the fault's name and the label of the last step
+			sch := res.Violation.Schedule
+			prev, _, err := sched.Replay[model.State](sys, sch[:len(sch)-1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			end, _, _ := sched.Replay[model.State](sys, sch)
+			if site := m.FaultSiteOf(&prev, sch[len(sch)-1], model.FaultCode(end.Fault.Code)); site != want.site {
+				t.Errorf("%s: site %s, want %s", src, site, want.site)
+			}
+		}
+		past = append(past, want.site)
+	}
+	// a cut state (past a use-after-free) has no successor and is no
+	// violation
+	m := mustSim(t, allocsim.Config{Scenario: sc, HarmfulPublish: true, NoRaces: true})
+	res := exhaustive(t, m)
+	mc := mustSim(t, allocsim.Config{Scenario: sc, HarmfulPublish: true, NoRaces: true, PastFaults: past[:1]})
+	s, _, err := sched.Replay[model.State](traces.NewSystem(mc), res.Violation.Schedule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Fault.Code != uint8(model.FaultCut) || len(mc.Enabled(&s, nil)) != 0 || traces.NewSystem(mc).Check(&s) != nil {
+		t.Errorf("past the capacity read: fault %v, enabled %v, check %v", model.FaultCode(s.Fault.Code), mc.Enabled(&s, nil), traces.NewSystem(mc).Check(&s))
+	}
+	for _, bad := range []string{"use-after-free", "x@force-abandon.read-capacity", "data-race@force-abandon.read-capacity", "use-after-free@nowhere"} {
+		if _, err := allocsim.New(allocsim.Config{Scenario: sc, PastFaults: []string{bad}}); err == nil {
+			t.Errorf("fault site %q accepted", bad)
+		}
 	}
 }
 

@@ -14,6 +14,19 @@ import "mimcheck/model"
 // pages of any segment), treating the page that makes used == abandoned + 1
 // as the last one, after which it no longer touches the segment.
 
+// faGone (Thread.FA): the slot of the segment this thread's next step
+// works on (a force-abandon walk's, or a held segment's: heldPhase) was
+// freed by another thread meanwhile (harmful-publish mode, mutants); a
+// slot allocated again is live, so Live alone cannot tell. Ghost state,
+// set by segmentOSFree; the next step on the segment is a use-after-free.
+const faGone = 8
+
+// walkGone reports whether the segment of this thread's force-abandon walk
+// is no longer the one it started on: freed, or freed and allocated again.
+func (r *run) walkGone() bool {
+	return !r.s.Segs[r.t.FSeg].Live || r.t.FA&faGone != 0
+}
+
 // ownedCount is tld->count: the segments this thread owns.
 func (r *run) ownedCount() int {
 	n := 0
@@ -70,7 +83,7 @@ func (r *run) tryAbandon() {
 func (r *run) forceSegment() (int, bool) {
 	g := int(r.t.FSeg)
 	sg := &r.s.Segs[g]
-	if !sg.Live {
+	if r.walkGone() {
 		r.fault(model.FaultUseAfterFree, g, int(r.t.FSI))
 		return g, false
 	}
@@ -138,7 +151,7 @@ func (r *run) forceAfterDelayed() {
 	p := r.slice(g, i)
 	sg := &r.s.Segs[g]
 	t.PC = pcFAAfter
-	if !sg.Live || !r.m.cfg.HarmfulPublish { // harmful-publish mode reads a live published segment on
+	if r.walkGone() || !r.m.cfg.HarmfulPublish { // harmful-publish mode reads a live published segment on
 		if _, ok := r.forceSegment(); !ok {
 			t.FA = 0
 			t.PC = pcTryAbandon
@@ -205,8 +218,7 @@ func (r *run) forceAfter() {
 func (r *run) forceWalkPublished() {
 	t := r.t
 	g := int(t.FSeg)
-	sg := &r.s.Segs[g]
-	if !sg.Live {
+	if r.walkGone() {
 		r.fault(model.FaultUseAfterFree, g, int(t.FSI))
 		t.FA = 0
 		t.PC = pcTryAbandon
@@ -226,8 +238,9 @@ func (r *run) forceWalkPublished() {
 		t.FSI += r.spanCount(g, int(t.FSI))
 		return
 	}
-	// a used page of a segment this thread no longer holds
-	r.fault(model.FaultNotHolder, g, int(t.FSI))
+	// a used page of a segment this thread no longer holds (the model
+	// stops the walk here; C would collect and force-abandon the page)
+	r.faultStop(model.FaultNotHolder, g, int(t.FSI))
 	t.FA = 0
 	t.PC = pcTryAbandon
 }
@@ -239,8 +252,9 @@ func (r *run) forceClearPublished() {
 	t := r.t
 	g := int(t.FSeg)
 	sg := &r.s.Segs[g]
+	gone := r.walkGone()
 	t.FA, t.FSI = 0, 0
-	if !sg.Live {
+	if gone {
 		r.fault(model.FaultUseAfterFree, g, 0)
 		t.PC = pcTryAbandon
 		return

@@ -30,6 +30,10 @@ type Config struct {
 	// IgnoreRaces lists race sites (RaceKey) that are not reported: the
 	// search goes on past them (explore run --all-races).
 	IgnoreRaces []string
+	// PastFaults lists in-step precondition sites (FaultSite keys,
+	// "FAULT@LABEL") that are not reported: the step goes on as the model
+	// would without the check (explore run --all-violations).
+	PastFaults []string
 }
 
 // Sim is the transition system of one configuration. It is immutable after
@@ -45,6 +49,7 @@ type Sim struct {
 	locs *model.MemLocs // the memory locations the scenario uses
 
 	ignoreRace map[string]bool // Config.IgnoreRaces
+	pastFault  map[string]bool // Config.PastFaults
 }
 
 // New checks cfg and returns its simulator.
@@ -90,6 +95,15 @@ func New(cfg Config) (*Sim, error) {
 			m.ignoreRace[k] = true
 		}
 	}
+	for _, k := range cfg.PastFaults {
+		if err := ValidFaultSite(k); err != nil {
+			return nil, err
+		}
+		if m.pastFault == nil {
+			m.pastFault = map[string]bool{}
+		}
+		m.pastFault[k] = true
+	}
 	m.dims.Mem = m.mem
 	m.locs = model.NewMemLocs(m.dims)
 	return m, nil
@@ -127,7 +141,11 @@ func (m *Sim) Init() model.State {
 // Under --memory ra|rc11 a thread whose next step is a weak load appears
 // once per store it may read: index i reads the latest store, index
 // i + k*model.MaxThreads the store k places before it (see ReadsFrom).
+// No thread steps from a cut state (model.FaultCut).
 func (m *Sim) Enabled(s *model.State, dst []int) []int {
+	if s.Fault.Code == uint8(model.FaultCut) {
+		return dst
+	}
 	n0 := len(dst)
 	extra := false
 	for i := 0; i < m.nt; i++ {

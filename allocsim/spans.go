@@ -19,10 +19,17 @@ type run struct {
 	coalesced bool
 	// coalescedSegs: the segments whose thread_id coalesce read (bit g)
 	coalescedSegs uint8
+	// pc0 is the thread's phase when the step began: its label names the
+	// site of a fault the step finds.
+	pc0 uint8
+	// stop: the step found a fault after which the model does not follow
+	// the C code (faultStop); its local work ends there, the state being
+	// a violation or cut.
+	stop bool
 }
 
 func (m *Sim) newRun(s *model.State, i int) run {
-	return run{m: m, s: s, i: i, t: &s.Threads[i], tid: model.TIDOf(i)}
+	return run{m: m, s: s, i: i, t: &s.Threads[i], tid: model.TIDOf(i), pc0: s.Threads[i].PC}
 }
 
 // gidx is the global slice index of slice i of segment g (queue links
@@ -36,7 +43,32 @@ func (r *run) slice(g, i int) *model.Slice { return &r.s.Slices[g][i] }
 func (r *run) sl(x uint8) *model.Slice     { return &r.s.Slices[segOf(x)][sliceOf(x)] }
 
 // fault records a broken precondition found by this thread's step.
-func (r *run) fault(f model.FaultCode, g, i int) { r.s.SetFault(f, r.i, g, i) }
+// At a site the run goes past (Config.PastFaults) the fault is not
+// recorded and the step goes on, when the check is an assertion the C code
+// runs past exactly as the model does; after a use-after-free, a double
+// free or an access after publishing (undefined behaviour, or a segment
+// the strict check stops following) the state is cut instead.
+func (r *run) fault(f model.FaultCode, g, i int) {
+	if f == model.FaultUseAfterFree || f == model.FaultDoubleFree || f == model.FaultAfterPublish {
+		r.faultStop(f, g, i)
+		return
+	}
+	if r.m.pastFault != nil && r.m.pastFault[FaultSite(f, siteLabel(r.pc0))] {
+		return
+	}
+	r.s.SetFault(f, r.i, g, i)
+}
+
+// faultStop records a fault after which the model does not do what the C
+// code does (it abandons the operation); at a site the run goes past, the
+// state is cut (model.FaultCut).
+func (r *run) faultStop(f model.FaultCode, g, i int) {
+	if r.m.pastFault != nil && r.m.pastFault[FaultSite(f, siteLabel(r.pc0))] {
+		f = model.FaultCut
+	}
+	r.stop = true
+	r.s.SetFault(f, r.i, g, i)
+}
 
 // assertHolder: a segment is only mutated by its owner or exclusive
 // claimer (mimalloc's debug asserts on thread_id; ghost Holder).
@@ -64,7 +96,7 @@ func (r *run) spanQueuePush(x uint8) {
 	r.assertQueueOwner(segOf(x), sliceOf(x))
 	bin := int(sl.SliceCount) - 1
 	if bin < 0 || bin >= model.MaxBins {
-		r.fault(model.FaultQueueCorrupt, segOf(x), sliceOf(x))
+		r.faultStop(model.FaultQueueCorrupt, segOf(x), sliceOf(x))
 		return
 	}
 	q := &r.t.Spans[bin]
@@ -87,7 +119,7 @@ func (r *run) spanQueueDelete(x uint8) {
 	r.assertQueueOwner(segOf(x), sliceOf(x))
 	bin := int(sl.SliceCount) - 1
 	if bin < 0 || bin >= model.MaxBins {
-		r.fault(model.FaultQueueCorrupt, segOf(x), sliceOf(x))
+		r.faultStop(model.FaultQueueCorrupt, segOf(x), sliceOf(x))
 		return
 	}
 	q := &r.t.Spans[bin]
@@ -259,13 +291,25 @@ func (m *Sim) freshDelayedMode() model.DelayedMode {
 }
 
 // spanCount is the slice_count of the span head at slice i of segment g,
-// read by a loop that walks a segment span by span. A count of 0 there
-// would make the walk stand still inside one step (local work that never
-// ends); that is a defect of the model, reported as an internal error
-// (explore exits 5) rather than a hang.
+// read by a loop that walks a segment span by span. In a segment freed
+// under the walk (another thread freed it: harmful-publish mode) the read
+// is a use-after-free. A count of 0 in a segment another thread holds
+// (force abandon's walk after publishing, while the holder splits and
+// coalesces spans) is a finding: mimalloc's loop (slice += slice_count)
+// would stand still forever (walk-terminates). A count of 0 in a segment
+// the walker holds would make the walk stand still inside one step; that
+// is a defect of the model, reported as an internal error (explore exits
+// 5) rather than a hang.
 func (r *run) spanCount(g, i int) uint8 {
 	n := r.slice(g, i).SliceCount
-	if n == 0 {
+	switch {
+	case !r.s.Segs[g].Live: // another thread freed the segment under this walk
+		r.fault(model.FaultUseAfterFree, g, i)
+		return 1
+	case n == 0 && r.s.Segs[g].Holder != r.tid:
+		r.faultStop(model.FaultWalkStuck, g, i)
+		return 1
+	case n == 0:
 		panic(fmt.Sprintf("mimcheck internal bug: local work does not terminate: T%d walks segment %d and slice %d has slice_count 0 where a span head is expected", r.i+1, g, i))
 	}
 	return n

@@ -1,6 +1,11 @@
 package allocsim
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+
+	"mimcheck/model"
+)
 
 // Mode is the memory order of a step's shared access.
 type Mode uint8
@@ -214,4 +219,53 @@ func init() {
 			panic("mimcheck internal bug: shared phase without a step description")
 		}
 	}
+}
+
+// FaultSite is the key of an in-step precondition site: the fault's name
+// and the label of the step that found it, "FAULT@LABEL" (for example
+// "use-after-free@force-abandon.read-capacity"). explore run
+// --all-violations goes past one site at a time.
+func FaultSite(f model.FaultCode, label string) string { return f.String() + "@" + label }
+
+// siteLabel is the label of the step that starts in phase pc; the local
+// work before a thread's first shared access (Sim.Init) is "init".
+func siteLabel(pc uint8) string {
+	if pc < pcShared {
+		return "init"
+	}
+	return labelOf(pc)
+}
+
+// FaultSiteOf returns the site of the fault a step of thread i from s
+// finds; s is the state before the step.
+func (m *Sim) FaultSiteOf(s *model.State, i int, f model.FaultCode) string {
+	return FaultSite(f, siteLabel(s.Threads[i%model.MaxThreads].PC))
+}
+
+// ValidFaultSite checks a FaultSite key: a fault name other than
+// data-race (race sites have keys of their own, RaceKey) and a step label
+// or "init".
+func ValidFaultSite(k string) error {
+	name, label, ok := strings.Cut(k, "@")
+	if !ok {
+		return fmt.Errorf("fault site %q: want FAULT@LABEL", k)
+	}
+	known := false
+	for f := model.FaultNone + 1; f < model.FaultCount; f++ {
+		if f != model.FaultDataRace && f.String() == name {
+			known = true
+		}
+	}
+	if !known {
+		return fmt.Errorf("fault site %q: unknown fault %q", k, name)
+	}
+	if label == "init" {
+		return nil
+	}
+	for _, l := range StepLabels() {
+		if l == label {
+			return nil
+		}
+	}
+	return fmt.Errorf("fault site %q: unknown step label %q", k, label)
 }

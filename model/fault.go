@@ -17,8 +17,16 @@ const (
 	FaultDelayedMode            // a delayed-free mode precondition is broken (delayed-mode-protocol)
 	FaultAfterPublish           // a thread accessed a segment it had published (no-access-after-publish)
 	FaultDataRace               // two accesses to one location, one a write, one non-atomic, unordered by happens-before (no-data-race)
+	FaultWalkStuck              // a span walk on a segment the walker does not hold met slice_count 0 where a span head is expected: the C loop never ends (walk-terminates)
 	FaultCount
 )
+
+// FaultCut marks a state reached past an in-step check whose
+// consequences the model does not follow (a use-after-free, a double free,
+// an access after publishing, or a check after which the model abandons
+// the operation), when the search goes past that check's site (explore
+// run --all-violations): the state is neither reported nor expanded.
+const FaultCut FaultCode = 0xff
 
 var faultNames = [...]string{
 	FaultNone:         "none",
@@ -33,10 +41,14 @@ var faultNames = [...]string{
 	FaultDelayedMode:  "delayed-mode",
 	FaultAfterPublish: "access-after-publish",
 	FaultDataRace:     "data-race",
+	FaultWalkStuck:    "walk-stuck",
 }
 
 // String returns the kebab-case name of the fault.
 func (f FaultCode) String() string {
+	if f == FaultCut {
+		return "cut"
+	}
 	if int(f) < len(faultNames) {
 		return faultNames[f]
 	}

@@ -101,7 +101,7 @@ type Thread struct {
 	Gen   uint8 // heap->generic_count (v2.3.0+: delayed frees every 100 generic mallocs)
 	FSeg  uint8 // mi_segment_force_abandon: the segment
 	FSI   uint8 // mi_segment_force_abandon: the slice cursor
-	FA    uint8 // mi_segment_force_abandon: 1 running, 2 this is the last page
+	FA    uint8 // mi_segment_force_abandon: 1 running, 2 this is the last page, 4 the walk after publishing re-seated; 8 (ghost) the segment of the next step was freed by another thread
 	Try   uint8 // _mi_malloc_generic: bit 0 the retry mi_page_queue_find_free_ex(first_try=false) runs, bit 1 the retry after the out-of-memory collect runs
 	Coll  uint8 // mi_heap_collect_ex in progress: its mi_collect_t (1 normal, 2 force, 3 abandon), + 4 when it is _mi_malloc_generic's out-of-memory collect
 

@@ -10,6 +10,9 @@ import (
 // or nil. Operation preconditions found broken inside the step (model.Fault)
 // are reported first, under their invariant's name.
 func (c *Checker) Check(s *model.State) error {
+	if s.Fault.Code == uint8(model.FaultCut) { // past a site: not reported
+		return nil
+	}
 	if f := s.Fault; f.Code != 0 {
 		code := model.FaultCode(f.Code)
 		if code == model.FaultDataRace {
@@ -335,6 +338,9 @@ func (c *Checker) checkTiling(s *model.State, g int, inq *[model.MaxSegments * m
 // Final checks a state in which no thread can step: a deadlock unless all
 // threads are done, and then the end-state invariant (F).
 func (c *Checker) Final(s *model.State) error {
+	if s.Fault.Code == uint8(model.FaultCut) { // a cut state is not an end state
+		return nil
+	}
 	if !c.m.AllDone(s) {
 		var waiting []int
 		for t := 0; t < c.dims.Threads; t++ {

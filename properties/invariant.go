@@ -37,6 +37,7 @@ var Registry = []Invariant{
 	{"no-access-after-publish", "-", "after a thread publishes a segment (abandoned bit set, OS list, or freed) it neither reads nor writes the segment's non-atomic state until it claims it again (strict form)", "in-step precondition"},
 	{"no-data-race", "-", "no two accesses to one location (a segment's thread_id or owner-private fields, the abandoned bitmap and count, a page's xheap or xthread_free, a heap's delayed list, the OS list), at least one a write and one non-atomic (in the --lang mode), are unordered by C11 happens-before", "in-step precondition"},
 	{"no-use-after-free", "B1", "no step accesses a freed segment", "in-step precondition"},
+	{"walk-terminates", "-", "a walk over a segment's spans by a thread that no longer holds the segment (force abandon's walk after publishing, harmful-publish mode) meets a span head at every step: a slice_count of 0 there makes mimalloc's loop stand still forever", "in-step precondition"},
 	{"deadlock-free", "D", "some thread can step unless all are done", "end state"},
 	{"quiescent-clean", "F", "at the end: all blocks freed, all queues empty, every surviving segment abandoned and published, abandoned_count = set bits", "end state"},
 }
@@ -72,6 +73,8 @@ func faultInvariant(f model.FaultCode) string {
 		return "no-access-after-publish"
 	case model.FaultDataRace:
 		return "no-data-race"
+	case model.FaultWalkStuck:
+		return "walk-terminates"
 	}
 	return "internal-fault"
 }
@@ -93,3 +96,13 @@ func violation(name, format string, args ...any) *Violation {
 }
 
 func slot(x uint8) (int, int) { return int(x) / model.MaxSlices, int(x) % model.MaxSlices }
+
+// Known reports whether name is a registered invariant.
+func Known(name string) bool {
+	for _, inv := range Registry {
+		if inv.Name == name {
+			return true
+		}
+	}
+	return false
+}

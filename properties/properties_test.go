@@ -223,6 +223,7 @@ func TestFaultNames(t *testing.T) {
 		model.FaultPageNotEmpty: "block-conservation",
 		model.FaultMarkTwice:    "segment-single-owner",
 		model.FaultQueueCorrupt: "span-queue-well-formed",
+		model.FaultWalkStuck:    "walk-terminates",
 	}
 	f := newFixture(t, allocsim.SpinAbs)
 	for code := model.FaultCode(1); code < model.FaultCount; code++ {

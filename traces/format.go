@@ -83,6 +83,12 @@ type Header struct {
 	// IgnoreRaces are race sites the run went past ("ignore-race KEY"
 	// lines; explore run --all-races).
 	IgnoreRaces []string
+	// PastFaults are in-step precondition sites the run went past
+	// ("past-fault FAULT@LABEL" lines; explore run --all-violations).
+	PastFaults []string
+	// PastInvariants are invariants whose violating states the run cut
+	// ("past-invariant NAME" lines; explore run --all-violations).
+	PastInvariants []string
 
 	// Strategy is how the trace was found: StrategyDFS or StrategyRandom.
 	Strategy string
@@ -198,6 +204,7 @@ func (h *Header) Config() (allocsim.Config, error) {
 		Memory:         h.Memory,
 		NoRaces:        h.NoMemory && h.Abstraction == allocsim.Full,
 		IgnoreRaces:    h.IgnoreRaces,
+		PastFaults:     h.PastFaults,
 	}, nil
 }
 
@@ -212,7 +219,12 @@ func (h *Header) System() (System, error) {
 	if err != nil {
 		return System{}, err
 	}
-	return NewSystem(m), nil
+	return NewSystemPast(m, h.PastInvariants)
+}
+
+// PastSites is the number of violation sites the run went past.
+func (h *Header) PastSites() int {
+	return len(h.IgnoreRaces) + len(h.PastFaults) + len(h.PastInvariants)
 }
 
 // ViolationOf splits an error returned by a system's Check or Final into

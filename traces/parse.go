@@ -8,6 +8,7 @@ import (
 
 	"mimcheck/allocsim"
 	"mimcheck/model"
+	"mimcheck/properties"
 )
 
 // ErrFormat reports a trace file that does not follow the trace format.
@@ -147,7 +148,7 @@ func (p *parser) header(tr *Trace) error {
 		key, val, _ := strings.Cut(l, " ")
 		val = strings.TrimSpace(val)
 		col := len(key) + 2 // column of the value
-		if prev, dup := seen[key]; dup && key != "ignore-race" {
+		if prev, dup := seen[key]; dup && key != "ignore-race" && key != "past-fault" && key != "past-invariant" {
 			return p.fail(ln, 1, "duplicate %q line (first on line %d)", key, prev+1)
 		}
 		seen[key] = ln
@@ -205,6 +206,16 @@ func (p *parser) header(tr *Trace) error {
 				return p.fail(ln, col, "ignore-race wants a race site (LOCATION LABEL KIND/KIND)")
 			}
 			tr.IgnoreRaces = append(tr.IgnoreRaces, val)
+		case "past-fault":
+			if err := allocsim.ValidFaultSite(val); err != nil {
+				return p.fail(ln, col, "%s", err)
+			}
+			tr.PastFaults = append(tr.PastFaults, val)
+		case "past-invariant":
+			if !properties.Known(val) {
+				return p.fail(ln, col, "past-invariant: unknown invariant %q", val)
+			}
+			tr.PastInvariants = append(tr.PastInvariants, val)
 		case "strategy":
 			if !ValidStrategy(val) {
 				return p.fail(ln, col, "unknown strategy %q (want one of %s)", val, strings.Join(Strategies, ", "))

@@ -74,6 +74,12 @@ func Format(tr *Trace) []byte {
 	for _, k := range tr.IgnoreRaces {
 		line("ignore-race ", k)
 	}
+	for _, k := range tr.PastFaults {
+		line("past-fault ", k)
+	}
+	for _, k := range tr.PastInvariants {
+		line("past-invariant ", k)
+	}
 	line("strategy ", tr.Strategy)
 	if Seeded(tr.Strategy) {
 		line("seed ", strconv.FormatUint(tr.Seed, 10))

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,9 @@ type runFlags struct {
 	noRaces        bool
 	allRaces       bool
 	ignoreRaces    []string // set by --all-races between its searches
+	allViolations  bool
+	pastFaults     []string // set by --all-violations between its searches
+	pastInvariants []string // set by --all-violations between its searches
 	rounds         int
 	strategy       string
 	workers        int
@@ -111,6 +115,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.StringVar(&f.memory, "memory", f.memory, "memory model: sc (loads read the latest store), ra (release/acquire: weak loads may read older stores, every atomic synchronises), rc11 (weak loads, orders as written); happens-before and data races are checked in all three")
 	fs.BoolVar(&f.noRaces, "no-races", f.noRaces, "do not track happens-before or check no-data-race (sc only; smaller state space)")
 	fs.BoolVar(&f.allRaces, "all-races", f.allRaces, "after a data race, search again going past its race site (location, step, kinds), until a search ends without a new race; one trace per race site")
+	fs.BoolVar(&f.allViolations, "all-violations", f.allViolations, "after any violation, search again going past its site (a race site; an in-step check at one step label, the step then going on as without the check; or an invariant, whose violating states are then cut), until a search ends without a new violation; one trace per site")
 	fs.IntVar(&f.rounds, "rounds", f.rounds, "warm-up rounds of S3 (0..20)")
 	fs.StringVar(&f.strategy, "strategy", f.strategy, "search strategy: dfs (exhaustive; parallel with --workers > 1), bfs (shortest counterexample first), sleep (dfs with sleep sets), dpor (stateless source-DPOR), random (seeded walk), pct (probabilistic concurrency testing)")
 	fs.IntVar(&f.workers, "workers", f.workers, fmt.Sprintf("worker threads of the dfs and bfs strategies (this machine has %d cores); N > 1 runs the level-synchronous parallel search: same states, verdict and counterexample for any N, but it keeps whole BFS levels in memory (about 1 KB per frontier state)", runtime.NumCPU()))
@@ -248,6 +253,8 @@ func (f runFlags) resolve() (*runConfig, error) {
 		return nil, usagef("--all-races: needs race detection (--abstraction full, without --no-races)")
 	}
 	h.IgnoreRaces = f.ignoreRaces
+	h.PastFaults = f.pastFaults
+	h.PastInvariants = f.pastInvariants
 	if c.sys, err = h.System(); err != nil {
 		return nil, usagef("scenario %s: %v", f.scenario, err)
 	}
@@ -331,6 +338,11 @@ func (c *runConfig) command() string {
 		}
 	}
 	parts = append(parts, "--strategy", h.Strategy)
+	if f.allViolations {
+		parts = append(parts, "--all-violations")
+	} else if f.allRaces {
+		parts = append(parts, "--all-races")
+	}
 	if traces.Seeded(h.Strategy) {
 		parts = append(parts, "--seed", strconv.FormatUint(h.Seed, 10), "--runs", strconv.Itoa(f.runs))
 	}
@@ -404,4 +416,28 @@ func shellQuote(s string) string {
 // oneLine keeps a message on one line.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// goPast records a violation site for the next search of --all-races or
+// --all-violations.
+func (f *runFlags) goPast(kind, key string) {
+	switch kind {
+	case siteRace:
+		f.ignoreRaces = append(f.ignoreRaces, key)
+	case siteFault:
+		f.pastFaults = append(f.pastFaults, key)
+	default:
+		f.pastInvariants = append(f.pastInvariants, key)
+	}
+}
+
+// pastSite reports whether the search already goes past a site.
+func (f *runFlags) pastSite(kind, key string) bool {
+	switch kind {
+	case siteRace:
+		return slices.Contains(f.ignoreRaces, key)
+	case siteFault:
+		return slices.Contains(f.pastFaults, key)
+	}
+	return slices.Contains(f.pastInvariants, key)
 }

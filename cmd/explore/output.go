@@ -24,7 +24,28 @@ type outcome struct {
 	res     sched.Result
 	limit   string // res.LimitHit, with "cancelled" spelled "timeout=D" when the timeout hit
 	elapsed time.Duration
-	viol    *violationReport // nil without a violation
+	viol    *violationReport // the violation the last search ended with; nil without one
+	// sites are the violations that --all-races or --all-violations went
+	// past, in the order found (each reported, with its trace)
+	sites []*violationReport
+}
+
+// reported returns every violation the run reports: the sites gone past,
+// then the last search's violation.
+func (o *outcome) reported() []*violationReport {
+	out := append([]*violationReport{}, o.sites...)
+	if o.viol != nil {
+		out = append(out, o.viol)
+	}
+	return out
+}
+
+// first returns the first violation reported, or nil.
+func (o *outcome) first() *violationReport {
+	if r := o.reported(); len(r) > 0 {
+		return r[0]
+	}
+	return nil
 }
 
 // violationReport describes a violation and its saved trace.
@@ -39,10 +60,26 @@ type violationReport struct {
 	foundSw    int    // context switches of the schedule the search found
 	path       string // trace file written, "" if it could not be written
 	writeErr   error  // why the trace could not be written
+	siteKind   string // siteRace, siteFault or siteInvariant
+	site       string // the site's key (what --all-violations goes past)
 }
 
-// verdict returns "ok", "violation" or "partial".
-func (o *outcome) verdict() string { return o.res.Verdict.String() }
+// Kinds of violation site (see siteOf).
+const (
+	siteRace      = "race"      // a data race: allocsim.RaceKey
+	siteFault     = "fault"     // an in-step precondition: allocsim.FaultSite
+	siteInvariant = "invariant" // a state or end-state invariant: its name
+)
+
+// verdict returns "ok", "violation" or "partial": "violation" when any
+// violation is reported, even if the last search past the sites ended
+// without one.
+func (o *outcome) verdict() string {
+	if len(o.sites) > 0 {
+		return "violation"
+	}
+	return o.res.Verdict.String()
+}
 
 // summaryLine returns the single machine-parsable stdout line of a run:
 // space-separated key=value items, with no timing, so that identical runs
@@ -50,15 +87,19 @@ func (o *outcome) verdict() string { return o.res.Verdict.String() }
 func (o *outcome) summaryLine() string {
 	var b strings.Builder
 	b.WriteString("result=" + o.verdict())
-	if o.viol != nil {
-		b.WriteString(" invariant=" + o.viol.invariant)
+	v := o.first()
+	if v != nil {
+		b.WriteString(" invariant=" + v.invariant)
+	}
+	if n := len(o.reported()); n > 1 || len(o.sites) > 0 {
+		fmt.Fprintf(&b, " violations=%d", n)
 	}
 	if o.limit != "" {
 		b.WriteString(" limit=" + o.limit)
 	}
 	fmt.Fprintf(&b, " states=%d transitions=%d runs=%d max-depth=%d", o.res.States, o.res.Transitions, o.res.Runs, o.res.MaxDepthSeen)
-	if o.viol != nil {
-		fmt.Fprintf(&b, " steps=%d trace=%s", o.viol.steps, o.viol.path)
+	if v != nil {
+		fmt.Fprintf(&b, " steps=%d trace=%s", v.steps, v.path)
 	}
 	return b.String()
 }
@@ -71,6 +112,10 @@ type jsonViolation struct {
 	Steps      int    `json:"steps"`
 	Step       int    `json:"step"`
 	FoundSteps int    `json:"found_steps"`
+	// SiteKind and Site name the violation's site (race, fault or
+	// invariant, and its key): what --all-violations went past
+	SiteKind string `json:"site_kind"`
+	Site     string `json:"site"`
 }
 
 // jsonLimits echoes the limits of the search.
@@ -179,10 +224,11 @@ func (o *outcome) json() jsonResult {
 	if !c.flags.noTime {
 		r.ElapsedS = o.elapsed.Seconds()
 	}
-	if v := o.viol; v != nil {
+	for _, v := range o.reported() {
 		r.Violations = append(r.Violations, jsonViolation{
 			Property: v.invariant, Detail: v.detail, Trace: v.path,
 			Steps: v.steps, Step: v.step, FoundSteps: v.foundSteps,
+			SiteKind: v.siteKind, Site: v.site,
 		})
 	}
 	return r
@@ -220,8 +266,10 @@ func traceName(h *traces.Header, invariant string, corpus bool) string {
 		parts = append(parts, h.Memory.String())
 	}
 	parts = append(parts, h.Mutant.String())
-	if n := len(h.IgnoreRaces); n > 0 { // --all-races: the (n+1)-th race site
+	if n := h.PastSites(); n > 0 && n == len(h.IgnoreRaces) { // --all-races: the (n+1)-th race site
 		parts = append(parts, "race"+strconv.Itoa(n+1))
+	} else if n > 0 { // --all-violations: the (n+1)-th site
+		parts = append(parts, "site"+strconv.Itoa(n+1))
 	}
 	return fileSafe(invariant) + "--" + fileSafe(strings.Join(parts, "-"))
 }

@@ -48,10 +48,14 @@ Exit codes: 0 no violation, 1 violation, 2 usage or input error,
 
 // run executes the explore command line args (without the program name),
 // writing results to stdout and diagnostics to stderr, and returns the exit
-// code. It never panics: a panic becomes "internal error: ..." and code 5.
+// code. It never panics: a panic becomes "internal error: ..." and code 5
+// (with MIMCHECK_PANIC set in the environment it panics, for the stack).
 func run(args []string, stdout, stderr io.Writer) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
+			if os.Getenv("MIMCHECK_PANIC") != "" { // developers: the Go stack
+				panic(r)
+			}
 			fmt.Fprintf(stderr, "internal error: %s\n", oneLine(fmt.Sprint(r)))
 			code = exitInternal
 		}
@@ -118,32 +122,42 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	fmt.Fprintf(diag, "searching (%s)...\n", c.hdr.Strategy)
 	o := c.search(ctx, diag, !f.quiet)
-	var sites []string
-	for f.allRaces && o.res.Violation != nil {
-		if inv, _ := traces.ViolationOf(o.res.Violation.Err); inv != "no-data-race" {
-			break
-		}
+	// --all-races, --all-violations: report the violation, go past its
+	// site and search again, until a search ends without a new one
+	for (f.allRaces || f.allViolations) && o.res.Violation != nil {
 		v, err := c.saveViolation(o.res.Violation, f.out, f.corpus, !f.noMinimize)
 		if err != nil {
 			return fail(stderr, err)
 		}
-		end, _, _ := sched.Replay[model.State](c.sys, o.res.Violation.Schedule)
-		key := allocsim.RaceKeyOf(end.Fault)
-		sites = append(sites, fmt.Sprintf("race site %d: %s: %s trace=%s", len(sites)+1, key, v.race, v.path))
-		fmt.Fprintln(diag, sites[len(sites)-1])
-		f.ignoreRaces = append(f.ignoreRaces, key)
+		if v.siteKind != siteRace && !f.allViolations {
+			o.viol = v
+			break
+		}
+		if f.pastSite(v.siteKind, v.site) {
+			return fail(stderr, fmt.Errorf("the search found site %s again after going past it", v.site))
+		}
+		o.sites = append(o.sites, v)
+		fmt.Fprintf(diag, "violation site %d (%s %s): %s: %s trace=%s\n", len(o.sites), v.siteKind, v.site, v.invariant, v.detail, v.path)
+		if v.race != "" {
+			fmt.Fprintln(diag, v.race)
+		}
+		f.goPast(v.siteKind, v.site)
+		sites := o.sites
 		if c, err = f.resolve(); err != nil {
 			return fail(stderr, err)
 		}
-		fmt.Fprintf(diag, "searching again past %d race site(s)...\n", len(sites))
+		fmt.Fprintf(diag, "searching again past %d site(s)...\n", len(sites))
 		o = c.search(ctx, diag, !f.quiet)
+		o.sites = sites
 	}
-	if o.res.Violation != nil {
+	if o.res.Violation != nil && o.viol == nil {
 		v, err := c.saveViolation(o.res.Violation, f.out, f.corpus, !f.noMinimize)
 		if err != nil {
 			return fail(stderr, err)
 		}
 		o.viol = v
+	}
+	for _, v := range o.reported() {
 		if v.writeErr != nil {
 			fmt.Fprintf(stderr, "explore: cannot write the trace: %s\n", oneLine(v.writeErr.Error()))
 		}
@@ -171,23 +185,23 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	if f.allRaces {
-		fmt.Fprintf(diag, "all-races: %d race site(s)\n", len(sites))
-		for _, l := range sites {
-			fmt.Fprintln(stdout, l)
-		}
+	if f.allRaces || f.allViolations {
+		fmt.Fprintf(diag, "%d violation site(s) reported\n", len(o.reported()))
 	}
 	if f.json {
 		if err := writeJSON(stdout, o.json()); err != nil {
 			return fail(stderr, err)
 		}
 	} else {
+		for k, v := range o.sites {
+			fmt.Fprintf(stdout, "site %d: %s %s invariant=%s steps=%d trace=%s\n", k+1, v.siteKind, v.site, v.invariant, v.steps, v.path)
+		}
 		fmt.Fprintln(stdout, o.summaryLine())
-		if o.viol != nil && o.viol.path != "" {
-			fmt.Fprintf(stdout, "reproduce: explore replay %s\n", shellQuote(o.viol.path))
+		if v := o.first(); v != nil && v.path != "" {
+			fmt.Fprintf(stdout, "reproduce: explore replay %s\n", shellQuote(v.path))
 		}
 	}
-	if o.res.Violation != nil || len(sites) > 0 {
+	if len(o.reported()) > 0 {
 		return exitViolation
 	}
 	return exitOK
@@ -409,6 +423,33 @@ func (c *runConfig) saveViolation(v *sched.Found, dir string, corpus, minimize b
 			r.race = strings.TrimPrefix(c, " ")
 		}
 	}
+	r.siteKind, r.site, err = c.siteOf(schedule, v.Err)
+	if err != nil {
+		return nil, err
+	}
 	r.path, r.writeErr = writeTrace(dir, traceName(&tr.Header, inv, corpus), data)
 	return r, nil
+}
+
+// siteOf names the site of the violation err found at the end of
+// schedule: the race key of a data race, the fault site (fault and step
+// label) of an in-step precondition, or else the invariant's name.
+func (c *runConfig) siteOf(schedule []int, err error) (kind, key string, _ error) {
+	inv, _ := traces.ViolationOf(err)
+	end, _, rerr := sched.Replay[model.State](c.sys, schedule)
+	if rerr != nil {
+		return "", "", fmt.Errorf("replaying the violation: %w", rerr)
+	}
+	code := model.FaultCode(end.Fault.Code)
+	switch {
+	case code == model.FaultDataRace:
+		return siteRace, allocsim.RaceKeyOf(end.Fault), nil
+	case code != model.FaultNone:
+		if len(schedule) == 0 {
+			return siteFault, allocsim.FaultSite(code, "init"), nil
+		}
+		prev, _, _ := sched.Replay[model.State](c.sys, schedule[:len(schedule)-1])
+		return siteFault, c.sys.Sim.FaultSiteOf(&prev, schedule[len(schedule)-1], code), nil
+	}
+	return siteInvariant, inv, nil
 }
