@@ -58,6 +58,9 @@ func (r *run) heapInit() {
 // operation.
 func (r *run) collectDone() {
 	t := r.t
+	if t.Coll&collKind == collForce {
+		r.fullRetained() // retired-page-expires: nothing all free left in FULL
+	}
 	if t.Coll&collOOM != 0 {
 		t.Coll = 0
 		r.clearCursor()
@@ -473,6 +476,9 @@ func (r *run) claim(g int) {
 	}
 	sg.Holder = r.tid
 	sg.Busy = true
+	for j := range r.s.Threads[:r.m.nt] { // scan-complete: g no longer stays abandoned
+		r.s.Threads[j].Scan &^= 1 << g
+	}
 }
 
 // ---------------------------------------------------------------- malloc
@@ -627,6 +633,10 @@ func (r *run) loadAbandonedCount() {
 				t.Mode = 0
 				t.PC = pcSlotClaim
 			} else {
+				if t.Coll&collKind == collForce && r.m.ghost() { // max_tries = 0: a scan that meets nothing
+					t.Scan = r.abandonedSet()
+					r.scanEnd()
+				}
 				r.collectDone()
 			}
 			return
@@ -657,6 +667,12 @@ func (r *run) loadAbandonedCount() {
 		t.Tries = 255
 		if t.Coll&collKind == collForce {
 			t.Tries = uint8(n)
+			if r.m.cfg.Mutant == MutBugScan { // the hand-made defect
+				t.Tries--
+			}
+			if r.m.ghost() {
+				t.Scan = r.abandonedSet()
+			}
 		}
 	}
 	t.CI = 0
@@ -723,6 +739,7 @@ func (r *run) cursorEnd() {
 		t.PC = pcSlotClaim
 		return
 	}
+	r.scanEnd()
 	r.collectDone() // end of thread exit / collect
 }
 
@@ -1113,6 +1130,7 @@ func (r *run) exitPage() {
 	}
 	sg.Abandoned++
 	r.sl(x).Heap = model.NoThread // mi_page_set_heap(page, NULL)
+	r.sl(x).Age = 0               // retired-page-expires: no longer this heap's
 	r.sl(x).InFull = false        // mi_page_queue_remove
 	if sg.Used == sg.Abandoned {
 		t.Seg, t.Cont, t.CI, t.PC = uint8(g), pcExitNext, next, pcAbandon

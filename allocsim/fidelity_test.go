@@ -260,22 +260,32 @@ func TestPutBackTries(t *testing.T) {
 // 1389 at v2.3.0). Between the bitmap claim and the count increment of
 // _mi_arena_segment_mark_abandoned (arena-abandon.c:159-160) the count is
 // one below the set bits: a forced collect that reads it then visits one
-// segment of two.
+// segment of two, and misses the other, which was abandoned (its bit set)
+// before the scan began and stays so: scan-complete reports it when the
+// scan ends (with the retention monitors on). The model folds the count
+// increment into the bit claim (scenarios.md §1.3), so a search does not
+// reach this window by itself (README, model scope); the test sets the
+// count by hand.
 func TestForcedCollectTries(t *testing.T) {
 	text := "scenario T\nsegments 2\nslices 3\nclass M slices=2 blocks=1\n" +
 		"thread: x = malloc(M); y = malloc(M); exit\n" +
 		"thread: init; collect force; send _ -> m0\n"
 	for _, src := range []allocsim.Source{allocsim.V241, allocsim.V230} {
-		r := newRig(t, text, allocsim.Config{Abstraction: allocsim.Full, Source: src})
+		r := newRig(t, text, allocsim.Config{Abstraction: allocsim.Full, Source: src, Retention: true})
 		r.runToEnd(0)
 		if r.s.AbandonedMap != 0b11 || r.s.AbandonedCount != 2 {
 			t.Fatalf("%s: abandoned bitmap %b count %d, want 11 and 2", src, r.s.AbandonedMap, r.s.AbandonedCount)
 		}
 		r.s.AbandonedCount = 1 // as while a third thread's mark is between its two accesses
 		n := len(r.labels)
-		r.runToOp(1, 2)
+		for r.s.Fault.Code == 0 && !r.m.Done(&r.s, 1) {
+			r.labels = append(r.labels, r.m.Step(&r.s, 1))
+		}
 		if got := unclaimsBeforeClaim(r.labels[n:]); got != 1 {
 			t.Errorf("%s: the forced collect visited %d segments, want 1 (%v)", src, got, r.labels[n:])
+		}
+		if f := r.s.Fault; model.FaultCode(f.Code) != model.FaultScanMissed || f.Seg != 1 {
+			t.Errorf("%s: fault %v on segment %d, want scan-missed on segment 1", src, model.FaultCode(f.Code), f.Seg)
 		}
 	}
 }

@@ -24,7 +24,14 @@ import "mimcheck/model"
 //	objOS         the OS abandoned list and its two locks
 //	objFault      the first-fault record
 //	objMbox(k)    mailbox k
-//	objThread(j)  thread j's program position, registers and span queues
+//	objThread(j)  thread j's program position, registers and span queues,
+//	              and its ghost monitor bits (FA's faGone, Scan): a claim
+//	              clears the Scan bit of every scanning thread, a slot free
+//	              marks the threads whose next step works on the slot, so
+//	              such a step writes other threads' objThread (found by the
+//	              written-set diff); the forced collect's abandoned_count
+//	              load (TR_CNT, with --retention) reads every segment's
+//	              header to note the abandoned ones
 //
 // Soundness by construction, in two halves:
 //
@@ -186,6 +193,11 @@ func (m *Sim) footprintTouched(s *model.State, i int) objSet {
 		o.add(objAbMap)
 		o.add(objOS)
 		addSeg(int(t.Seg))
+		if t.PC == pcTrCnt && m.ghost() { // a forced collect notes every abandoned segment (scan-complete)
+			for g := 0; g < m.ns; g++ {
+				o.add(objHdrBase + g)
+			}
+		}
 	case pcSlotClaim:
 		for g := 0; g < m.ns; g++ {
 			if !s.Segs[g].Live {

@@ -177,6 +177,7 @@ func (r *run) forceAfterDelayed() {
 	}
 	p.Heap = model.NoThread
 	p.InFull = false
+	p.Age = 0
 	sg.Abandoned++
 	if sg.Used == sg.Abandoned {
 		t.Seg, t.Cont, t.PC = uint8(g), pcFAAfter, pcAbandon

@@ -137,11 +137,14 @@ const (
 	MutBugB              // mi_segment_abandon does not unlink the free spans
 	MutBugC              // reclaim-on-free claims with a plain load and a separate clear
 	MutBugSubproc        // mark-abandoned reads segment->subproc after publishing the bit
+	// Hand-made defects for the path properties (not in scenarios.md):
+	MutBugScan   // a forced _mi_abandoned_collect tries one segment less than abandoned_count (scan-complete)
+	MutBugRetire // _mi_heap_collect_retired skips the highest retired bin (retired-page-expires)
 	numMutants
 )
 
 var mutantNames = [...]string{MutNone: "none", MutBugA: "BUG_A", MutBugA1: "BUG_A1", MutBugB: "BUG_B",
-	MutBugC: "BUG_C", MutBugSubproc: "BUG_SUBPROC"}
+	MutBugC: "BUG_C", MutBugSubproc: "BUG_SUBPROC", MutBugScan: "BUG_SCAN", MutBugRetire: "BUG_RETIRE"}
 
 func (m Mutant) String() string { return mutantNames[m] }
 

@@ -64,6 +64,7 @@ func (r *run) popBlock(x uint8, reg uint8) {
 	p.Free &^= 1 << b
 	p.Live |= 1 << b
 	p.Used++
+	p.Age = 0 // reused
 	r.t.Regs[reg] = x*model.MaxBlocks + b + 1
 }
 
@@ -91,7 +92,7 @@ func (r *run) segmentPageClear(g, i int) int {
 		r.fault(model.FaultDelayedMode, g, i) // _mi_page_free asserts not DELAYED_FREEING
 	}
 	p.Free, p.LocalFree, p.XThreadFree, p.Used, p.Live, p.HeapDelayed, p.Taken = 0, 0, 0, 0, 0, 0, 0
-	p.Heap, p.Retire, p.InFull, p.Delayed = 0, 0, false, 0
+	p.Heap, p.Retire, p.InFull, p.Delayed, p.Age = 0, 0, false, 0, 0
 	p.BlockSize = model.BlockUsed
 	head := r.segmentSpanFreeCoalesce(g, i)
 	r.s.Segs[g].Used--

@@ -8,11 +8,16 @@ import "mimcheck/model"
 // retireCycles is MI_RETIRE_CYCLES (16) for pages whose block size is at
 // most MI_SMALL_OBJ_SIZE_MAX, else MI_RETIRE_CYCLES/4. In the scaled model
 // a class of one-slice pages stands for small pages.
+// A scenario may set a smaller MI_RETIRE_CYCLES (option retire-cycles).
 func (m *Sim) retireCycles(c uint8) uint8 {
-	if m.sc.Classes[c].Slices == 1 {
-		return 16
+	n := uint8(16)
+	if m.sc.RetireCycles != 0 {
+		n = uint8(m.sc.RetireCycles)
 	}
-	return 4
+	if m.sc.Classes[c].Slices == 1 {
+		return n
+	}
+	return n / 4
 }
 
 // heapFirstPage returns the first page of class c in this thread's heap
@@ -53,6 +58,9 @@ func (r *run) pageRetire(x uint8) bool {
 	if !r.m.cfg.Patches.Has(PatchB) || p.Retire == 0 {
 		p.Retire = r.m.retireCycles(c)
 	}
+	if r.m.ghost() {
+		p.Age = 1 // retired-page-expires: the page's budget of collects starts
+	}
 	t := r.t
 	if t.RetiredMax == 0 || c < t.RetiredMin {
 		t.RetiredMin = c
@@ -67,6 +75,7 @@ func (r *run) pageRetire(x uint8) bool {
 // done the thread continues at cont.
 func (r *run) collectRetired(force bool, cont uint8) {
 	t := r.t
+	r.retireTick()
 	if r.m.spin() || t.RetiredMax == 0 {
 		t.RetiredMin, t.RetiredMax = 0, 0
 		t.PC = cont
@@ -81,13 +90,66 @@ func (r *run) collectRetired(force bool, cont uint8) {
 	t.PC = pcRetiredNext
 }
 
+// retireTick is the retired-page-expires monitor at a call of
+// _mi_heap_collect_retired: every retired page of this heap that is still
+// all free counts one more collect. A page whose count passes its budget
+// (retireCycles: the retire_expire a retire sets; the call that takes it
+// to 0 frees the page) was kept too long: it is reported at the first
+// call past the budget (an assertion: the step goes on).
+func (r *run) retireTick() {
+	if !r.m.ghost() {
+		return
+	}
+	for g := 0; g < r.m.ns; g++ {
+		if !r.ownedBy(g) {
+			continue // a page leaves the heap with Age 0 (abandon, free)
+		}
+		for i := 0; i < r.m.nsl; i++ {
+			p := r.slice(g, i)
+			if p.Age == 0 || !r.heapPage(g, i) {
+				continue
+			}
+			if p.Age < 255 {
+				p.Age++
+			}
+			if p.Age-1 > r.m.retireCycles(p.BlockSize-model.BlockPage0) {
+				r.fault(model.FaultRetireExpired, g, i)
+			}
+		}
+	}
+}
+
+// fullRetained is the second half of retired-page-expires, checked when a
+// forced collect ends (mi_heap_collect_ex(MI_FORCE) visits the FULL queue
+// too and frees every all-free page): no page of this heap is all free and
+// still in the FULL queue.
+func (r *run) fullRetained() {
+	if !r.m.ghost() {
+		return
+	}
+	for g := 0; g < r.m.ns; g++ {
+		if !r.ownedBy(g) {
+			continue
+		}
+		for i := 0; i < r.m.nsl; i++ {
+			if p := r.slice(g, i); r.heapPage(g, i) && p.InFull && p.Used == 0 {
+				r.fault(model.FaultRetireExpired, g, i)
+			}
+		}
+	}
+}
+
 // retiredNext visits the retired bins from class Aux on: the first page of
 // each bin counts down while it stays all free and is freed when its count
 // reaches 0 (or when forced); a page in use again loses its retire mark.
 // v2.4.1: page.c: _mi_heap_collect_retired.
 func (r *run) retiredNext() {
 	t := r.t
-	for c := t.Aux; c < t.RetiredMax; c++ {
+	end := t.RetiredMax
+	if r.m.cfg.Mutant == MutBugRetire { // the hand-made defect: max taken as exclusive
+		end--
+	}
+	for c := t.Aux; c < end; c++ {
 		x, _ := r.heapPages(c)
 		if x == 0xFF {
 			continue

@@ -63,6 +63,11 @@ type Scenario struct {
 	// reaches it initialises the freeing thread's default heap (free.c:566
 	// at v2.4.1, free.c:560 at v2.3.0, free.c:507 at v2.1.7).
 	Stats bool
+	// RetireCycles is MI_RETIRE_CYCLES (page.c, a #define: 16). A scenario
+	// may model a build with a smaller one (option retire-cycles=N, N a
+	// multiple of 4 in 4..16), so that a page's retire budget runs out
+	// within a short program; larger pages get N/4 as in C.
+	RetireCycles int
 }
 
 // Validate checks that the scenario fits the model's bounds.
@@ -304,8 +309,13 @@ func ParseScenario(name, text string) (*Scenario, error) {
 				sc.TargetSegments = n
 			case "stats":
 				sc.Stats = n != 0
+			case "retire-cycles":
+				if n < 4 || n > 16 || n%4 != 0 {
+					return nil, errf("option retire-cycles=%d: want a multiple of 4 in 4..16 (MI_RETIRE_CYCLES; larger pages get a quarter)", n)
+				}
+				sc.RetireCycles = n
 			default:
-				return nil, errf("unknown option %q (want reclaim-on-free, target-segments-per-thread, stats)", k)
+				return nil, errf("unknown option %q (want reclaim-on-free, target-segments-per-thread, stats, retire-cycles)", k)
 			}
 		case key == "memory":
 			switch rest {

@@ -30,6 +30,11 @@ type Config struct {
 	// IgnoreRaces lists race sites (RaceKey) that are not reported: the
 	// search goes on past them (explore run --all-races).
 	IgnoreRaces []string
+	// Retention turns on the path-property monitors scan-complete and
+	// retired-page-expires (ghost state in the model state; full
+	// abstraction only): they judge leaks and retention, not memory
+	// safety, so they are opt-in (explore run --retention).
+	Retention bool
 	// PastFaults lists in-step precondition sites (FaultSite keys,
 	// "FAULT@LABEL") that are not reported: the step goes on as the model
 	// would without the check (explore run --all-violations).
@@ -105,6 +110,10 @@ func New(cfg Config) (*Sim, error) {
 		m.pastFault[k] = true
 	}
 	m.dims.Mem = m.mem
+	if cfg.Retention && cfg.Abstraction == SpinAbs {
+		return nil, fmt.Errorf("--retention needs --abstraction full (the spin abstraction has no retire delay and no forced collect)")
+	}
+	m.dims.Ghost = cfg.Retention
 	m.locs = model.NewMemLocs(m.dims)
 	return m, nil
 }
@@ -120,6 +129,9 @@ func (m *Sim) Dims() model.Dims { return m.dims }
 
 // Threads returns the number of simulated threads.
 func (m *Sim) Threads() int { return m.nt }
+
+// ghost reports whether the path-property monitors run (Config.Retention).
+func (m *Sim) ghost() bool { return m.dims.Ghost }
 
 // spin reports whether the SPIN abstraction is on.
 func (m *Sim) spin() bool { return m.cfg.Abstraction == SpinAbs }

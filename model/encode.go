@@ -9,6 +9,9 @@ type Dims struct {
 	Slices    int
 	Mailboxes int
 	Mem       bool // the memory-model state is tracked (State.Mem)
+	// Ghost: the path-property monitors are tracked (Thread.Scan,
+	// Slice.Age; full abstraction only)
+	Ghost bool
 }
 
 func b2u(b bool) uint8 {
@@ -48,6 +51,16 @@ func (s *State) AppendEncoding(buf []byte, d Dims) []byte {
 	buf = append(buf, s.OSList[:d.Segments]...)
 	buf = append(buf, s.Mailbox[:d.Mailboxes]...)
 	buf = append(buf, s.Fault.Code, s.Fault.Thread, s.Fault.Seg, s.Fault.Slice)
+	if d.Ghost {
+		for g := 0; g < d.Segments; g++ {
+			for i := 0; i < d.Slices; i++ {
+				buf = append(buf, s.Slices[g][i].Age)
+			}
+		}
+		for i := 0; i < d.Threads; i++ {
+			buf = append(buf, s.Threads[i].Scan)
+		}
+	}
 	if d.Mem { // only a race fault sets Other and Kind
 		buf = append(buf, s.Fault.Other, s.Fault.Kind)
 		buf = s.Mem.appendEncoding(buf, d)

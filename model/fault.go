@@ -5,19 +5,21 @@ type FaultCode uint8
 
 // Fault codes. Each maps to one named invariant in package properties.
 const (
-	FaultNone         FaultCode = iota
-	FaultNotHolder              // a segment was mutated by a thread that neither owns nor exclusively claims it (O1)
-	FaultClaimHeld              // a claim succeeded on a segment that another thread holds (O1)
-	FaultQueueOwner             // a span-queue operation of t touched a span of a segment t does not own (O2)
-	FaultUseAfterFree           // a step accessed a freed segment (B1)
-	FaultDoubleFree             // a block that is not live was freed (B2)
-	FaultPageNotEmpty           // a page was cleared while some block was not free (B1)
-	FaultMarkTwice              // an abandoned bit was set twice (was_unmarked)
-	FaultQueueCorrupt           // a queue push found the slice already linked
-	FaultDelayedMode            // a delayed-free mode precondition is broken (delayed-mode-protocol)
-	FaultAfterPublish           // a thread accessed a segment it had published (no-access-after-publish)
-	FaultDataRace               // two accesses to one location, one a write, one non-atomic, unordered by happens-before (no-data-race)
-	FaultWalkStuck              // a span walk on a segment the walker does not hold met slice_count 0 where a span head is expected: the C loop never ends (walk-terminates)
+	FaultNone          FaultCode = iota
+	FaultNotHolder               // a segment was mutated by a thread that neither owns nor exclusively claims it (O1)
+	FaultClaimHeld               // a claim succeeded on a segment that another thread holds (O1)
+	FaultQueueOwner              // a span-queue operation of t touched a span of a segment t does not own (O2)
+	FaultUseAfterFree            // a step accessed a freed segment (B1)
+	FaultDoubleFree              // a block that is not live was freed (B2)
+	FaultPageNotEmpty            // a page was cleared while some block was not free (B1)
+	FaultMarkTwice               // an abandoned bit was set twice (was_unmarked)
+	FaultQueueCorrupt            // a queue push found the slice already linked
+	FaultDelayedMode             // a delayed-free mode precondition is broken (delayed-mode-protocol)
+	FaultAfterPublish            // a thread accessed a segment it had published (no-access-after-publish)
+	FaultDataRace                // two accesses to one location, one a write, one non-atomic, unordered by happens-before (no-data-race)
+	FaultWalkStuck               // a span walk on a segment the walker does not hold met slice_count 0 where a span head is expected: the C loop never ends (walk-terminates)
+	FaultScanMissed              // a forced scan of the abandoned set ended without meeting a segment that stayed abandoned throughout it (scan-complete)
+	FaultRetireExpired           // a retired page stayed all free past its retire budget of collects, or an all-free page stayed in the FULL queue past a forced collect (retired-page-expires)
 	FaultCount
 )
 
@@ -29,19 +31,21 @@ const (
 const FaultCut FaultCode = 0xff
 
 var faultNames = [...]string{
-	FaultNone:         "none",
-	FaultNotHolder:    "not-holder",
-	FaultClaimHeld:    "claim-held",
-	FaultQueueOwner:   "queue-owner",
-	FaultUseAfterFree: "use-after-free",
-	FaultDoubleFree:   "double-free",
-	FaultPageNotEmpty: "page-not-empty",
-	FaultMarkTwice:    "mark-twice",
-	FaultQueueCorrupt: "queue-corrupt",
-	FaultDelayedMode:  "delayed-mode",
-	FaultAfterPublish: "access-after-publish",
-	FaultDataRace:     "data-race",
-	FaultWalkStuck:    "walk-stuck",
+	FaultNone:          "none",
+	FaultNotHolder:     "not-holder",
+	FaultClaimHeld:     "claim-held",
+	FaultQueueOwner:    "queue-owner",
+	FaultUseAfterFree:  "use-after-free",
+	FaultDoubleFree:    "double-free",
+	FaultPageNotEmpty:  "page-not-empty",
+	FaultMarkTwice:     "mark-twice",
+	FaultQueueCorrupt:  "queue-corrupt",
+	FaultDelayedMode:   "delayed-mode",
+	FaultAfterPublish:  "access-after-publish",
+	FaultDataRace:      "data-race",
+	FaultWalkStuck:     "walk-stuck",
+	FaultScanMissed:    "scan-missed",
+	FaultRetireExpired: "retire-expired",
 }
 
 // String returns the kebab-case name of the fault.

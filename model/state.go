@@ -58,6 +58,10 @@ type Slice struct {
 	Heap        ThreadID    // page->xheap: the heap (= thread) that owns the page, 0 = NULL
 	Retire      uint8       // page->retire_expire
 	InFull      bool        // page->flags.x.in_full: the page is in the heap's FULL queue
+	// Age (ghost, retired-page-expires monitor): 0, or 1 + the number of
+	// _mi_heap_collect_retired calls of the page's heap since the page was
+	// last retired (kept all free and not reused since)
+	Age uint8
 }
 
 // Segment is the shared header of one arena slot (types.h: mi_segment_t).
@@ -109,6 +113,12 @@ type Thread struct {
 	// _mi_heap_empty): set by its first allocation or mi_thread_init, reset
 	// by thread exit (_mi_thread_heap_done). Full abstraction only.
 	HeapInit bool
+
+	// Scan (ghost, scan-complete monitor): during a forced
+	// _mi_abandoned_collect of this thread, the segments that were
+	// abandoned when it began and that nobody has claimed since (bit g);
+	// 0 otherwise.
+	Scan uint8
 
 	Regs [MaxRegs]uint8 // block handles held by the program (0 = none)
 

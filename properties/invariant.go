@@ -38,6 +38,8 @@ var Registry = []Invariant{
 	{"no-data-race", "-", "no two accesses to one location (a segment's thread_id or owner-private fields, the abandoned bitmap and count, a page's xheap or xthread_free, a heap's delayed list, the OS list), at least one a write and one non-atomic (in the --lang mode), are unordered by C11 happens-before", "in-step precondition"},
 	{"no-use-after-free", "B1", "no step accesses a freed segment", "in-step precondition"},
 	{"walk-terminates", "-", "a walk over a segment's spans by a thread that no longer holds the segment (force abandon's walk after publishing, harmful-publish mode) meets a span head at every step: a slice_count of 0 there makes mimalloc's loop stand still forever", "in-step precondition"},
+	{"scan-complete", "-", "(full model; a path property, ghost monitor Thread.Scan) a forced _mi_abandoned_collect meets every segment that is abandoned when it begins and stays abandoned (claimed by nobody) until it ends; checked when the scan ends", "path (in-step at the scan's end)"},
+	{"retired-page-expires", "-", "(full model; a path property, ghost monitor Slice.Age) a page retired all free and neither reused nor freed since is freed by the retire_expire-th _mi_heap_collect_retired of its heap (MI_RETIRE_CYCLES, or /4 for larger pages); and no all-free page of the heap is in its FULL queue when a forced collect ends", "path (in-step at each collect)"},
 	{"deadlock-free", "D", "some thread can step unless all are done", "end state"},
 	{"quiescent-clean", "F", "at the end: all blocks freed, all queues empty, every surviving segment abandoned and published, abandoned_count = set bits", "end state"},
 }
@@ -75,6 +77,10 @@ func faultInvariant(f model.FaultCode) string {
 		return "no-data-race"
 	case model.FaultWalkStuck:
 		return "walk-terminates"
+	case model.FaultScanMissed:
+		return "scan-complete"
+	case model.FaultRetireExpired:
+		return "retired-page-expires"
 	}
 	return "internal-fault"
 }

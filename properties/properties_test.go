@@ -215,15 +215,17 @@ func TestHandleOutsideArena(t *testing.T) {
 // invariant.
 func TestFaultNames(t *testing.T) {
 	want := map[model.FaultCode]string{
-		model.FaultNotHolder:    "segment-single-owner",
-		model.FaultClaimHeld:    "unique-claim",
-		model.FaultQueueOwner:   "span-queue-owner",
-		model.FaultUseAfterFree: "no-use-after-free",
-		model.FaultDoubleFree:   "block-conservation",
-		model.FaultPageNotEmpty: "block-conservation",
-		model.FaultMarkTwice:    "segment-single-owner",
-		model.FaultQueueCorrupt: "span-queue-well-formed",
-		model.FaultWalkStuck:    "walk-terminates",
+		model.FaultNotHolder:     "segment-single-owner",
+		model.FaultClaimHeld:     "unique-claim",
+		model.FaultQueueOwner:    "span-queue-owner",
+		model.FaultUseAfterFree:  "no-use-after-free",
+		model.FaultDoubleFree:    "block-conservation",
+		model.FaultPageNotEmpty:  "block-conservation",
+		model.FaultMarkTwice:     "segment-single-owner",
+		model.FaultQueueCorrupt:  "span-queue-well-formed",
+		model.FaultWalkStuck:     "walk-terminates",
+		model.FaultScanMissed:    "scan-complete",
+		model.FaultRetireExpired: "retired-page-expires",
 	}
 	f := newFixture(t, allocsim.SpinAbs)
 	for code := model.FaultCode(1); code < model.FaultCount; code++ {

@@ -75,6 +75,9 @@ type Header struct {
 	// HarmfulPublish selects the harmful form of no-access-after-publish
 	// (header line "publish-check harmful"; absent means strict).
 	HarmfulPublish bool
+	// Retention: the path-property monitors scan-complete and
+	// retired-page-expires run (header line "retention on").
+	Retention bool
 	// NoMemory: happens-before and races are not tracked (no "memory" header
 	// line: traces written before the memory model, --no-races, or the spin
 	// abstraction). Otherwise Memory is the memory model ("memory M").
@@ -201,6 +204,7 @@ func (h *Header) Config() (allocsim.Config, error) {
 		Abstraction: h.Abstraction,
 
 		HarmfulPublish: h.HarmfulPublish,
+		Retention:      h.Retention,
 		Memory:         h.Memory,
 		NoRaces:        h.NoMemory && h.Abstraction == allocsim.Full,
 		IgnoreRaces:    h.IgnoreRaces,

@@ -201,6 +201,11 @@ func (p *parser) header(tr *Trace) error {
 			tr.HarmfulPublish, err = allocsim.ParsePublishCheck(val)
 		case "memory":
 			tr.Memory, err = allocsim.ParseMemory(val)
+		case "retention":
+			if val != "on" {
+				return p.fail(ln, col, "retention wants on (the line is absent when the monitors are off)")
+			}
+			tr.Retention = true
 		case "ignore-race":
 			if val == "" {
 				return p.fail(ln, col, "ignore-race wants a race site (LOCATION LABEL KIND/KIND)")

@@ -68,6 +68,9 @@ func Format(tr *Trace) []byte {
 	if tr.HarmfulPublish {
 		line("publish-check ", "harmful")
 	}
+	if tr.Retention {
+		line("retention ", "on")
+	}
 	if !tr.NoMemory && tr.Abstraction == allocsim.Full {
 		line("memory ", tr.Memory.String())
 	}

@@ -42,6 +42,7 @@ type runFlags struct {
 	mutant         string
 	abstraction    string
 	publishCheck   string
+	retention      bool
 	memory         string
 	noRaces        bool
 	allRaces       bool
@@ -112,6 +113,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.StringVar(&f.mutant, "mutant", f.mutant, "seeded bug: none, "+strings.Join(allocsim.Mutants(), ", "))
 	fs.StringVar(&f.abstraction, "abstraction", f.abstraction, "abstraction: "+strings.Join(allocsim.Abstractions(), ", "))
 	fs.StringVar(&f.publishCheck, "publish-check", f.publishCheck, "form of no-access-after-publish: strict (any access after publishing) or harmful (go on; report only the damage)")
+	fs.BoolVar(&f.retention, "retention", f.retention, "also check the path properties scan-complete (a forced collect meets every segment that stays abandoned while it runs) and retired-page-expires (a retired page is freed within its retire budget of collects; no all-free page stays in FULL after a forced collect); they judge leaks and retention, not memory safety (--abstraction full)")
 	fs.StringVar(&f.memory, "memory", f.memory, "memory model: sc (loads read the latest store), ra (release/acquire: weak loads may read older stores, every atomic synchronises), rc11 (weak loads, orders as written); happens-before and data races are checked in all three")
 	fs.BoolVar(&f.noRaces, "no-races", f.noRaces, "do not track happens-before or check no-data-race (sc only; smaller state space)")
 	fs.BoolVar(&f.allRaces, "all-races", f.allRaces, "after a data race, search again going past its race site (location, step, kinds), until a search ends without a new race; one trace per race site")
@@ -203,6 +205,7 @@ func (f runFlags) resolve() (*runConfig, error) {
 	if h.Abstraction, err = allocsim.ParseAbstraction(f.abstraction); err != nil {
 		return nil, usagef("--abstraction: %v", err)
 	}
+	h.Retention = f.retention
 	if h.HarmfulPublish, err = allocsim.ParsePublishCheck(f.publishCheck); err != nil {
 		return nil, usagef("--publish-check: %v", err)
 	}
@@ -330,6 +333,9 @@ func (c *runConfig) command() string {
 	if h.HarmfulPublish {
 		parts = append(parts, "--publish-check", "harmful")
 	}
+	if h.Retention {
+		parts = append(parts, "--retention")
+	}
 	if h.Abstraction == allocsim.Full {
 		if h.NoMemory {
 			parts = append(parts, "--no-races")
@@ -377,6 +383,9 @@ func (c *runConfig) configLine() string {
 	}
 	fmt.Fprintf(&b, " source=%s patches=%s lang=%s mutant=%s abstraction=%s publish-check=%s strategy=%s",
 		h.Source, h.Patches, h.Lang, h.Mutant, h.Abstraction, allocsim.PublishCheckName(h.HarmfulPublish), h.Strategy)
+	if h.Retention {
+		b.WriteString(" retention=on")
+	}
 	switch {
 	case h.Abstraction != allocsim.Full:
 	case h.NoMemory:

@@ -149,8 +149,9 @@ type jsonResult struct {
 	Source               string          `json:"source"`
 	Patches              string          `json:"patches"`
 	Lang                 string          `json:"lang"`
-	Memory               string          `json:"memory"` // sc, ra, rc11; "" without happens-before tracking
-	Races                bool            `json:"races"`  // no-data-race is checked
+	Memory               string          `json:"memory"`    // sc, ra, rc11; "" without happens-before tracking
+	Races                bool            `json:"races"`     // no-data-race is checked
+	Retention            bool            `json:"retention"` // scan-complete and retired-page-expires are checked
 	Mutant               string          `json:"mutant"`
 	Abstraction          string          `json:"abstraction"`
 	Strategy             string          `json:"strategy"`
@@ -184,6 +185,7 @@ func (o *outcome) json() jsonResult {
 		Lang:        h.Lang.String(),
 		Memory:      memoryJSON(h),
 		Races:       !h.NoMemory,
+		Retention:   h.Retention,
 		Mutant:      h.Mutant.String(),
 		Abstraction: h.Abstraction.String(),
 		Strategy:    h.Strategy,
