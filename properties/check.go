@@ -124,14 +124,15 @@ func (c *Checker) checkQueues(s *model.State, inq *[model.MaxSegments * model.Ma
 // is a block handed out twice.
 // where and n name the holder (a register of thread n, or mailbox n); the
 // text is only built for a violation.
-func markLive(live *[model.MaxSegments * model.MaxSlices]uint8, h uint8, where string, n int) *Violation {
+// A handle naming a slice outside the scenario's arena (dims) is malformed.
+func markLive(live *[model.MaxSegments * model.MaxSlices]uint8, d model.Dims, h uint8, where string, n int) *Violation {
 	if h == 0 || h == model.NullHandle {
 		return nil
 	}
 	x := (h - 1) / model.MaxBlocks
 	bit := uint8(1) << ((h - 1) % model.MaxBlocks)
-	if int(x) >= len(live) {
-		return violation("block-conservation", "%s %d holds a malformed block handle %d", where, n, h)
+	if g, i := slot(x); int(x) >= len(live) || g >= d.Segments || i >= d.Slices {
+		return violation("block-conservation", "%s %d holds a malformed block handle %d (no slice of the arena)", where, n, h)
 	}
 	if live[x]&bit != 0 {
 		g, i := slot(x)
@@ -147,13 +148,13 @@ func (c *Checker) checkBlocks(s *model.State) *Violation {
 	var live [model.MaxSegments * model.MaxSlices]uint8
 	for t := 0; t < c.dims.Threads; t++ {
 		for _, h := range s.Threads[t].Regs {
-			if v := markLive(&live, h, "a register", t+1); v != nil {
+			if v := markLive(&live, c.dims, h, "a register", t+1); v != nil {
 				return v
 			}
 		}
 	}
 	for k := 0; k < c.dims.Mailboxes; k++ {
-		if v := markLive(&live, s.Mailbox[k], "mailbox m", k); v != nil {
+		if v := markLive(&live, c.dims, s.Mailbox[k], "mailbox m", k); v != nil {
 			return v
 		}
 	}
