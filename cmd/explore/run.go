@@ -37,6 +37,7 @@ Commands:
   list     list scenarios, sources, patches, langs, mutants, abstractions,
            strategies, invariants and step labels
   matrix   reference scenarios x sources x patch sets, with a verdict table
+  conform  run the scenario on mimalloc's own C code under seeded schedules
 
 Example:
   explore run --scenario S1 --mutant BUG_B
@@ -61,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		}
 	}()
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "explore: missing command (want run, replay, list or matrix; see explore help)")
+		fmt.Fprintln(stderr, "explore: missing command (want run, replay, list, matrix or conform; see explore help)")
 		return exitUsage
 	}
 	switch args[0] {
@@ -73,11 +74,13 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return cmdList(args[1:], stdout, stderr)
 	case "matrix":
 		return cmdMatrix(args[1:], stdout, stderr)
+	case "conform":
+		return cmdConform(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, mainUsage)
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "explore: unknown command %q (want run, replay, list or matrix)\n", args[0])
+	fmt.Fprintf(stderr, "explore: unknown command %q (want run, replay, list, matrix or conform)\n", args[0])
 	return exitUsage
 }
 

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"mimcheck/allocsim"
+	"mimcheck/conform"
+	"mimcheck/traces"
+)
+
+const conformUsage = `usage: explore conform --scenario FILE [flags]
+
+Builds the --source tag's mimalloc (src/static.c) with generated
+instrumentation and mimcheck's harness (conform/), in each --flavour, and
+runs the scenario's threads on that C code, one at a time: at every
+scheduling point (every mi_atomic operation, lock operation and direct
+access to an _Atomic field that the model treats as a step) a seeded
+generator picks the thread that goes on. A run fails when mimalloc's own
+assertions (debug), AddressSanitizer (asan) or the harness stop it, or when
+it deadlocks or does not end. The same flags and seeds give the same runs.
+
+The scenario's classes must have a C counterpart (README, conformance):
+1 slice with 8 blocks, or k >= 2 slices with 1 block, or huge.
+
+Example:
+  explore conform --scenario scenarios/conform/s1.scn --runs 50
+
+Flags:
+`
+
+type conformFlags struct {
+	scenario  string
+	source    string
+	mimalloc  string
+	flavours  string
+	runs      int
+	seed      uint64
+	maxPoints int
+	out       string
+	cache     string
+	quiet     bool
+}
+
+func cmdConform(args []string, stdout, stderr io.Writer) int {
+	f := conformFlags{source: "v2.4.1", flavours: "release,debug,asan", runs: 20, seed: 1, maxPoints: 200000, out: "out"}
+	fs := flag.NewFlagSet("conform", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&f.scenario, "scenario", "", "scenario FILE (its classes must map onto mimalloc's, see the README)")
+	fs.StringVar(&f.source, "source", f.source, "mimalloc tag: "+strings.Join(allocsim.Sources(), ", "))
+	fs.StringVar(&f.mimalloc, "mimalloc", "", "a mimalloc checkout at that tag (default: ../shared/third_party/mimalloc/TAG beside the repository)")
+	fs.StringVar(&f.flavours, "flavour", f.flavours, "comma list of builds: release, debug (MI_DEBUG=3: mimalloc's own assertions), asan (AddressSanitizer)")
+	fs.IntVar(&f.runs, "runs", f.runs, "runs per flavour (seeds --seed, --seed+1, ...)")
+	fs.Uint64Var(&f.seed, "seed", f.seed, "first seed")
+	fs.IntVar(&f.maxPoints, "max-points", f.maxPoints, "scheduling points after which a run counts as not ending")
+	fs.StringVar(&f.out, "out", f.out, "directory for the log of a failing run")
+	fs.StringVar(&f.cache, "cache", "", "build directory (default: the user cache directory, mimcheck/conform)")
+	fs.BoolVar(&f.quiet, "quiet", false, "print nothing on stderr but errors")
+	pos, err := parseArgs(fs, args)
+	if errors.Is(err, errHelp) {
+		printUsage(stdout, conformUsage, fs)
+		return exitOK
+	}
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if len(pos) > 0 {
+		return fail(stderr, usagef("conform: unexpected argument %q", pos[0]))
+	}
+	switch {
+	case f.scenario == "":
+		return fail(stderr, usagef("conform: --scenario FILE is required"))
+	case f.runs < 1:
+		return fail(stderr, usagef("--runs %d: must be >= 1", f.runs))
+	case f.maxPoints < 1:
+		return fail(stderr, usagef("--max-points %d: must be >= 1", f.maxPoints))
+	}
+	src, err := allocsim.ParseSource(f.source)
+	if err != nil {
+		return fail(stderr, usagef("--source: %v", err))
+	}
+	var flavours []conform.Flavour
+	for _, s := range strings.Split(f.flavours, ",") {
+		fl, err := conform.ParseFlavour(strings.TrimSpace(s))
+		if err != nil {
+			return fail(stderr, usagef("--flavour: %v", err))
+		}
+		flavours = append(flavours, fl)
+	}
+	var h traces.Header
+	if err := scenarioHeader(&h, f.scenario, 0); err != nil {
+		return fail(stderr, err)
+	}
+	sc, err := h.LoadScenario()
+	if err != nil {
+		return fail(stderr, usagef("scenario %s: %v", f.scenario, err))
+	}
+	cfg, err := conform.Config(sc, src)
+	if err != nil {
+		return fail(stderr, usagef("%v", err))
+	}
+	dir, err := mimallocDir(f.mimalloc, f.source)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if _, err := exec.LookPath("gcc"); err != nil {
+		return fail(stderr, usagef("conform needs gcc to build mimalloc's C code (not found on PATH)"))
+	}
+	cache := f.cache
+	if cache == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		cache = filepath.Join(base, "mimcheck", "conform")
+	}
+	diag := stderr
+	if f.quiet {
+		diag = io.Discard
+	}
+	fmt.Fprintf(diag, "conform scenario=%s source=%s mimalloc=%s flavours=%s runs=%d seed=%d\n", sc.Name, f.source, dir, f.flavours, f.runs, f.seed)
+	total, sites := 0, map[string]bool{}
+	for _, fl := range flavours {
+		bin, err := conform.Build(dir, fl, filepath.Join(cache, f.source))
+		if err != nil {
+			return fail(stderr, fmt.Errorf("building %s (%s): %v", f.source, fl, err))
+		}
+		points := 0
+		for k := 0; k < f.runs; k++ {
+			seed := f.seed + uint64(k)
+			r := conform.RunRandom(bin, cfg, seed, f.maxPoints)
+			points += r.Points
+			for s := range r.Sites {
+				sites[s] = true
+			}
+			if r.Err != nil {
+				path, werr := writeConformLog(f.out, sc.Name, f.source, fl, seed, &r)
+				fmt.Fprintf(diag, "%s seed %d: %v\n", fl, seed, r.Err)
+				if werr != nil {
+					fmt.Fprintf(stderr, "explore: cannot write the log: %s\n", oneLine(werr.Error()))
+				}
+				fmt.Fprintf(stdout, "result=violation source=%s flavour=%s seed=%d points=%d error=%q log=%s\n", f.source, fl, seed, r.Points, oneLine(r.Err.Error()), path)
+				fmt.Fprintf(stdout, "reproduce: explore conform --scenario %s --source %s --flavour %s --seed %d --runs 1\n", shellQuote(f.scenario), f.source, fl, seed)
+				return exitViolation
+			}
+		}
+		total += points
+		fmt.Fprintf(diag, "%s: %d runs ended, %d scheduling points\n", fl, f.runs, points)
+	}
+	list := make([]string, 0, len(sites))
+	for s := range sites {
+		list = append(list, s)
+	}
+	sort.Strings(list)
+	fmt.Fprintf(stdout, "result=ok source=%s flavours=%s runs=%d points=%d sites=%d\n", f.source, f.flavours, f.runs*len(flavours), total, len(list))
+	return exitOK
+}
+
+// mimallocDir finds the mimalloc sources: --mimalloc, or the shared copy
+// of the tag beside the repository (looked for from the working directory
+// upwards).
+func mimallocDir(flagDir, tag string) (string, error) {
+	if flagDir != "" {
+		if err := conform.CheckSource(flagDir); err != nil {
+			return "", usagef("--mimalloc %s: %v", flagDir, err)
+		}
+		return flagDir, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		for _, c := range []string{filepath.Join(d, "shared", "third_party", "mimalloc", tag), filepath.Join(d, "..", "shared", "third_party", "mimalloc", tag)} {
+			if conform.CheckSource(c) == nil {
+				return filepath.Clean(c), nil
+			}
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	return "", usagef("no mimalloc sources for %s: pass --mimalloc DIR (a checkout at that tag)", tag)
+}
+
+func writeConformLog(dir, scen, src string, fl conform.Flavour, seed uint64, r *conform.Result) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, fmt.Sprintf("conform--%s-%s-%s-seed%d.log", fileSafe(scen), src, fl, seed))
+	text := fmt.Sprintf("# explore conform: %s %s %s seed %d\n# error: %s\n%s", scen, src, fl, seed, oneLine(r.Err.Error()), r.LogText())
+	return path, os.WriteFile(path, []byte(text), 0o644)
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestConformUsage: bad input to explore conform is one line and exit 2.
+func TestConformUsage(t *testing.T) {
+	s1 := filepath.Join("..", "..", "scenarios", "conform", "s1.scn")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"conform"}, "--scenario FILE is required"},
+		{[]string{"conform", "--scenario", "S1"}, "no C counterpart"},
+		{[]string{"conform", "--scenario", s1, "--flavour", "fast"}, "unknown flavour"},
+		{[]string{"conform", "--scenario", s1, "--mimalloc", "/nonexistent"}, "--mimalloc /nonexistent"},
+		{[]string{"conform", "--scenario", s1, "--runs", "0"}, "--runs 0"},
+		{[]string{"conform", "--scenario", s1, "--source", "v9"}, "--source"},
+	} {
+		code, out, errs := explore(t, c.args...)
+		if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q (want exit 2, one line with %q)", c.args, code, out, errs, c.want)
+		}
+	}
+}
+
+// TestConformRun: a conformance run on mimalloc's C code (release build)
+// ends with result=ok and exit 0; skipped without gcc or the sources.
+func TestConformRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds mimalloc")
+	}
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc not found")
+	}
+	src := filepath.Join("..", "..", "..", "shared", "third_party", "mimalloc", "v2.4.1")
+	code, out, errs := explore(t, "conform", "--scenario", filepath.Join("..", "..", "scenarios", "conform", "s1-m3.scn"),
+		"--mimalloc", src, "--flavour", "release", "--runs", "3", "--cache", t.TempDir(), "--quiet")
+	if code == exitUsage && strings.Contains(errs, "--mimalloc") {
+		t.Skipf("no mimalloc sources: %s", strings.TrimSpace(errs))
+	}
+	if code != exitOK || !strings.HasPrefix(out, "result=ok source=v2.4.1 flavours=release runs=3 ") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+}

@@ -1,0 +1,186 @@
+package conform
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mimcheck/allocsim"
+)
+
+// shared returns the shared mimalloc sources of tag, or skips the test
+// (with one line saying why) when they or gcc are missing.
+func shared(t *testing.T, tag string, needGCC bool) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "shared", "third_party", "mimalloc", tag)
+	if err := CheckSource(dir); err != nil {
+		t.Skipf("no mimalloc sources: %v", err)
+	}
+	if needGCC {
+		if _, err := exec.LookPath("gcc"); err != nil {
+			t.Skip("gcc not found: the conformance harness cannot be built")
+		}
+	}
+	return dir
+}
+
+func scenario(t *testing.T, path string) *allocsim.Scenario {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := allocsim.ParseScenario(path, string(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+// TestPatchesApply: every generated change finds its code at every tag
+// (a tag whose code moved makes the build fail with the patch named, never
+// a silently unpatched build).
+func TestPatchesApply(t *testing.T) {
+	for _, tag := range []string{"v2.4.1", "v2.3.0", "v2.1.7"} {
+		src := shared(t, tag, false)
+		dir := t.TempDir()
+		if err := copyTree(src, dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := patchTree(dir); err != nil {
+			t.Fatalf("%s: %v", tag, err)
+		}
+		atomic, _ := os.ReadFile(filepath.Join(dir, "include", "mimalloc", "atomic.h"))
+		if !strings.Contains(string(atomic), "mimcheck conformance instrumentation") {
+			t.Errorf("%s: atomic.h not instrumented", tag)
+		}
+		seg, _ := os.ReadFile(filepath.Join(dir, "src", "segment.c"))
+		if n := strings.Count(string(seg), "mc_point(MC_STORE|MC_SEQ_CST,&segment->thread_id"); n != 3 {
+			t.Errorf("%s: %d direct thread_id stores instrumented, want 3", tag, n)
+		}
+		if !strings.Contains(string(seg), "segment_slices = mc_segment_slices") {
+			t.Errorf("%s: the slice limit is missing", tag)
+		}
+		orig, _ := os.ReadFile(filepath.Join(src, "src", "segment.c"))
+		if strings.Contains(string(orig), "mc_point") {
+			t.Fatalf("%s: the shared sources were modified", tag)
+		}
+	}
+}
+
+// TestConfigMapping: classes without a C counterpart, OS memory and
+// statistics builds are refused with the reason; the reference classes
+// map.
+func TestConfigMapping(t *testing.T) {
+	sc := scenario(t, "../scenarios/conform/s1.scn")
+	cfg, err := Config(sc, allocsim.V241)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"segments 1", "slices 5", "class 0 1 8", "class 1 2 1", "option abandoned_reclaim_on_free 1",
+		"thread m0=0 m1=1 send:0>0 free:1 exit", "thread init recv:0<0 free:0 exit"}
+	if strings.Join(cfg, "\n") != strings.Join(want, "\n") {
+		t.Errorf("config\n%s\nwant\n%s", strings.Join(cfg, "\n"), strings.Join(want, "\n"))
+	}
+	if _, err := Config(sc, allocsim.V217); err == nil || !strings.Contains(err.Error(), "no C counterpart at v2.1.7") {
+		t.Errorf("v2.1.7 accepted a 2-slice object (a medium object there): %v", err)
+	}
+	ref, _ := allocsim.BuiltinScenario("S1", 0)
+	if _, err := Config(ref, allocsim.V241); err == nil || !strings.Contains(err.Error(), "class S") {
+		t.Errorf("S1's 2-block small class accepted: %v", err)
+	}
+}
+
+// TestConformRuns: the harness builds with mimalloc v2.4.1 (debug: its own
+// assertions on) and runs conform-s1 under seeded schedules to the end;
+// the same seed gives the same run, point for point; every tag builds in
+// the debug flavour and runs conform-s1-m3.
+func TestConformRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds mimalloc")
+	}
+	cache := t.TempDir()
+	src := shared(t, "v2.4.1", true)
+	bin, err := Build(src, Debug, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Config(scenario(t, "../scenarios/conform/s1.scn"), allocsim.V241)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	for seed := uint64(1); seed <= 6; seed++ {
+		r := RunRandom(bin, cfg, seed, 100000)
+		if r.Err != nil {
+			t.Fatalf("seed %d: %v\n%s", seed, r.Err, r.LogText())
+		}
+		if !strings.HasPrefix(r.State, "state s0:") {
+			t.Errorf("seed %d: state %q", seed, r.State)
+		}
+		if seed == 3 {
+			first = r.LogText()
+		}
+	}
+	if again := RunRandom(bin, cfg, 3, 100000); again.LogText() != first {
+		t.Errorf("seed 3 twice: the runs differ")
+	}
+	if !strings.Contains(first, "s0.thread_id") || !strings.Contains(first, ".xthread_free") {
+		t.Errorf("the log names no shared location:\n%s", first)
+	}
+	if bin2, err := Build(src, Debug, cache); err != nil || bin2 != bin {
+		t.Errorf("a second build of the same inputs was not reused: %s %v", bin2, err)
+	}
+	for _, tag := range []allocsim.Source{allocsim.V230, allocsim.V217} {
+		b, err := Build(shared(t, tag.String(), true), Debug, cache)
+		if err != nil {
+			t.Fatalf("%s: %v", tag, err)
+		}
+		cfg, err := Config(scenario(t, "../scenarios/conform/s1-m3.scn"), tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seed := uint64(1); seed <= 3; seed++ {
+			if r := RunRandom(b, cfg, seed, 100000); r.Err != nil {
+				t.Fatalf("%s seed %d: %v", tag, seed, r.Err)
+			}
+		}
+	}
+}
+
+// TestConformCatchesDefects: hand-made defects in the program are caught
+// by the flavour made for them: a double free by mimalloc's own check in
+// the debug build (its error report ends the run), a write to a freed block
+// by AddressSanitizer with MI_TRACK_ASAN; the release build runs both to
+// the end, since it checks neither.
+func TestConformCatchesDefects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds mimalloc")
+	}
+	src := shared(t, "v2.4.1", true)
+	cache := t.TempDir()
+	base := []string{"segments 1", "slices 5", "class 0 1 8", "option abandoned_reclaim_on_free 0"}
+	for _, c := range []struct {
+		fl   Flavour
+		prog string
+		want string
+	}{
+		{Debug, "thread m0=0 m1=0 keepfree:0 keepfree:0 exit", "double free"},
+		{ASan, "thread m0=0 m1=0 keepfree:0 poke:0 exit", "AddressSanitizer"},
+		{Release, "thread m0=0 m1=0 keepfree:0 poke:0 exit", ""},
+	} {
+		bin, err := Build(src, c.fl, cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := RunRandom(bin, append(base, c.prog), 1, 100000)
+		switch {
+		case c.want == "" && r.Err != nil:
+			t.Errorf("%s: %v", c.fl, r.Err)
+		case c.want != "" && (r.Err == nil || !strings.Contains(r.Err.Error(), c.want)):
+			t.Errorf("%s %q: error %v, want one naming %q", c.fl, c.prog, r.Err, c.want)
+		}
+	}
+}

@@ -1,0 +1,384 @@
+/* mimcheck conformance harness: runs a scenario's threads on mimalloc's own
+   C code, one thread at a time, under a schedule given on stdin.
+
+   Built by conform/build.go together with a copy of one mimalloc tag
+   (src/static.c) whose include/mimalloc/atomic.h has a generated block
+   appended (see build.go): every mi_atomic_* operation, every lock
+   operation and a few direct accesses to _Atomic fields call mc_point
+   before they happen. The scenario's threads are real pthreads; exactly one
+   of them runs at a time: a thread that reaches a point reports it and
+   waits until the controller (main) lets it run on. So the same schedule
+   gives the same run, byte for byte.
+
+   Protocol (lines; stdin from the Go driver, stdout back):
+     in:  segments N | slices N | class K SLICES BLOCKS | option NAME VALUE |
+          thread T OP... (ops: mR=K free:fR send:R>K recv:R<K collect
+          force init exit) | start | run T | state | quit
+     out: ready | at T KIND ADDR FILE:LINE | done T | state ... | bye
+   A point's KIND is load/store/cas/xchg/rmw/lock/trylock/unlock/send/recv
+   with its memory order; ADDR is sN+0xOFF inside segment slot N of the
+   scenario's arena, or "-" elsewhere. This file is mimcheck's own code; no
+   mimalloc code is copied into it. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <errno.h>
+
+#include "mimalloc.h"
+#include "mimalloc/internal.h"
+#include "mc_hook.h"
+
+#define MC_MAX_THREADS 4
+#define MC_MAX_OPS 256
+#define MC_MAX_REGS 8
+#define MC_MAX_MBOX 6
+#define MC_MAX_CLASSES 8
+
+/* OP_KEEPFREE and OP_POKE are not scenario operations: tests use them as
+   hand-made defects (a free that keeps the pointer, a write through it) */
+typedef enum { OP_MALLOC, OP_FREE, OP_SEND, OP_RECV, OP_COLLECT, OP_FORCE, OP_INIT, OP_EXIT, OP_KEEPFREE, OP_POKE } op_kind_t;
+typedef struct { op_kind_t kind; int reg; int arg; } op_t;
+
+typedef struct {
+  pthread_t th;
+  int nops;
+  op_t ops[MC_MAX_OPS];
+  void* regs[MC_MAX_REGS];
+  bool done;
+  /* the pending point */
+  int kind;
+  const void* addr;
+  const char* file;
+  int line;
+  int mbox;
+} mc_thread_t;
+
+static mc_thread_t threads[MC_MAX_THREADS];
+static int nthreads;
+static size_t class_size[MC_MAX_CLASSES];
+static void* mailbox[MC_MAX_MBOX];
+static bool mailbox_full[MC_MAX_MBOX];
+static int nsegments = 1, nslices = 0;
+size_t mc_segment_slices = 0;   /* read by the patched mi_segment_alloc */
+static mi_arena_id_t arena_id;
+static uint8_t* arena_start;
+static size_t arena_size;
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static mi_heap_t* heaps[MC_MAX_THREADS]; /* each scenario thread's default heap, as of its last point */
+static int current = -1;           /* the thread allowed to run; -1: the controller */
+static __thread int mc_self = -1;  /* this thread's scenario index; -1: not a scenario thread */
+
+static const char* kind_name(int k) {
+  static char buf[64];
+  const char* op = "?";
+  switch (k & MC_OP_MASK) {
+    case MC_LOAD: op = "load"; break;
+    case MC_STORE: op = "store"; break;
+    case MC_CAS: op = "cas"; break;
+    case MC_XCHG: op = "xchg"; break;
+    case MC_RMW: op = "rmw"; break;
+    case MC_LOCK: op = "lock"; break;
+    case MC_TRYLOCK: op = "trylock"; break;
+    case MC_UNLOCK: op = "unlock"; break;
+    case MC_SEND: op = "send"; break;
+    case MC_RECV: op = "recv"; break;
+    case MC_START: op = "start"; break;
+  }
+  const char* mo = "";
+  switch (k & MC_MO_MASK) {
+    case MC_RELAXED: mo = ".relaxed"; break;
+    case MC_ACQUIRE: mo = ".acquire"; break;
+    case MC_RELEASE: mo = ".release"; break;
+    case MC_ACQ_REL: mo = ".acq_rel"; break;
+    case MC_SEQ_CST: mo = ".seq_cst"; break;
+  }
+  snprintf(buf, sizeof buf, "%s%s", op, mo);
+  return buf;
+}
+
+static const char* base_name(const char* f) {
+  const char* b = strrchr(f, '/');
+  return b ? b + 1 : f;
+}
+
+/* pause: report the point and wait for the controller (caller holds mu) */
+static void mc_pause_locked(mc_thread_t* t) {
+  current = -1;
+  pthread_cond_broadcast(&cv);
+  while (current != mc_self) pthread_cond_wait(&cv, &mu);
+}
+
+void mc_point(int kind, const volatile void* addr, const char* file, int line) {
+  if (mc_self < 0) return;
+  mc_thread_t* t = &threads[mc_self];
+  heaps[mc_self] = mi_prim_get_default_heap();
+  pthread_mutex_lock(&mu);
+  t->kind = kind; t->addr = (const void*)addr; t->file = file; t->line = line; t->mbox = -1;
+  mc_pause_locked(t);
+  pthread_mutex_unlock(&mu);
+}
+
+/* a blocking acquire is a try-acquire point, repeated while the lock is
+   held by another thread (that thread runs only when the schedule says) */
+void mc_lock_acquire(pthread_mutex_t* m, const char* file, int line) {
+  for (;;) {
+    mc_point(MC_LOCK, m, file, line);
+    if (pthread_mutex_trylock(m) == 0) return;
+  }
+}
+bool mc_lock_try(pthread_mutex_t* m, const char* file, int line) {
+  mc_point(MC_TRYLOCK, m, file, line);
+  return pthread_mutex_trylock(m) == 0;
+}
+void mc_lock_release(pthread_mutex_t* m, const char* file, int line) {
+  mc_point(MC_UNLOCK, m, file, line);
+  pthread_mutex_unlock(m);
+}
+
+static mi_threadid_t tids[MC_MAX_THREADS];
+
+static void* scenario_thread(void* arg) {
+  mc_self = (int)(intptr_t)arg;
+  mc_thread_t* t = &threads[mc_self];
+  tids[mc_self] = _mi_thread_id();
+  pthread_mutex_lock(&mu);
+  while (current != mc_self) pthread_cond_wait(&cv, &mu);
+  pthread_mutex_unlock(&mu);
+  for (int k = 0; k < t->nops; k++) {
+    op_t* op = &t->ops[k];
+    switch (op->kind) {
+      case OP_MALLOC: t->regs[op->reg] = mi_malloc(class_size[op->arg]); break;
+      case OP_FREE: mi_free(t->regs[op->reg]); t->regs[op->reg] = NULL; break;
+      case OP_SEND:
+      case OP_RECV:
+        pthread_mutex_lock(&mu);
+        t->kind = (op->kind == OP_SEND ? MC_SEND : MC_RECV);
+        t->addr = NULL; t->file = "scenario"; t->line = k; t->mbox = op->arg;
+        mc_pause_locked(t);
+        if (op->kind == OP_SEND) {
+          if (mailbox_full[op->arg]) { fprintf(stderr, "harness: T%d sends to full m%d\n", mc_self + 1, op->arg); fflush(stderr); _exit(3); }
+          mailbox[op->arg] = t->regs[op->reg]; mailbox_full[op->arg] = true; t->regs[op->reg] = NULL;
+        } else {
+          if (!mailbox_full[op->arg]) { fprintf(stderr, "harness: T%d receives from empty m%d\n", mc_self + 1, op->arg); fflush(stderr); _exit(3); }
+          t->regs[op->reg] = mailbox[op->arg]; mailbox[op->arg] = NULL; mailbox_full[op->arg] = false;
+        }
+        pthread_mutex_unlock(&mu);
+        break;
+      case OP_COLLECT: mi_collect(false); break;
+      case OP_FORCE: mi_collect(true); break;
+      case OP_INIT: mi_thread_init(); break;
+      case OP_EXIT: mi_thread_done(); break;
+      case OP_KEEPFREE: mi_free(t->regs[op->reg]); break;
+      case OP_POKE: if (t->regs[op->reg] != NULL) { ((volatile char*)t->regs[op->reg])[64] = 1; } break; /* past the free-list link */
+    }
+  }
+  pthread_mutex_lock(&mu);
+  t->done = true;
+  current = -1;
+  pthread_cond_broadcast(&cv);
+  /* never return: thread-exit destructors would run outside the schedule */
+  for (;;) pthread_cond_wait(&cv, &mu);
+  return NULL;
+}
+
+/* print_addr names the shared location a point accesses, as the model
+   names them: sG.thread_id, sG.pI.xthread_free, sG.pI.xheap (page I of
+   segment slot G), sG+0xOFF (other segment memory), abandoned_bitmap,
+   inuse_bitmap, abandoned_count, os_lock, os_visit_lock, os_list_count,
+   hT.delayed (scenario thread T's heap->thread_delayed_free); "-" for the
+   rest (options, statistics, thread counts, ...). */
+#if defined(__SANITIZE_ADDRESS__)
+__attribute__((no_sanitize_address))
+#endif
+static void print_addr(const void* a) {
+  const uint8_t* p = (const uint8_t*)a;
+  if (p == NULL) { printf("-"); return; }
+  if (arena_start != NULL && p >= arena_start && p < arena_start + arena_size) {
+    size_t off = (size_t)(p - arena_start);
+    size_t g = off / MI_SEGMENT_SIZE;
+    mi_segment_t* seg = (mi_segment_t*)(arena_start + g * MI_SEGMENT_SIZE);
+    if (p == (const uint8_t*)&seg->thread_id) { printf("s%zu.thread_id", g); return; }
+    const uint8_t* s0 = (const uint8_t*)&seg->slices[0];
+    if (p >= s0 && p < s0 + sizeof(mi_slice_t) * (MI_SLICES_PER_SEGMENT + 1)) {
+      size_t i = (size_t)(p - s0) / sizeof(mi_slice_t);
+      mi_page_t* pg = &seg->slices[i];
+      if (p == (const uint8_t*)&pg->xthread_free) { printf("s%zu.p%zu.xthread_free", g, i); return; }
+      if (p == (const uint8_t*)&pg->xheap) { printf("s%zu.p%zu.xheap", g, i); return; }
+      printf("s%zu.p%zu+0x%zx", g, i, (size_t)(p - (const uint8_t*)pg));
+      return;
+    }
+    printf("s%zu+0x%zx", g, off % MI_SEGMENT_SIZE);
+    return;
+  }
+  mi_arena_t* arena = (arena_start == NULL ? NULL : mi_atomic_load_ptr_relaxed(mi_arena_t, &mi_arenas[mi_arena_id_index(arena_id)]));
+  if (arena != NULL) {
+    if (arena->blocks_abandoned != NULL && p >= (const uint8_t*)arena->blocks_abandoned && p < (const uint8_t*)(arena->blocks_abandoned + arena->field_count)) { printf("abandoned_bitmap"); return; }
+    if (p >= (const uint8_t*)arena->blocks_inuse && p < (const uint8_t*)(arena->blocks_inuse + arena->field_count)) { printf("inuse_bitmap"); return; }
+  }
+#if MC_HAS_SUBPROC
+  mi_subproc_t* sp = _mi_subproc_from_id(mi_subproc_main());
+  if (p == (const uint8_t*)&sp->abandoned_count) { printf("abandoned_count"); return; }
+  if (p == (const uint8_t*)&sp->abandoned_os_list_count) { printf("os_list_count"); return; }
+  if (p >= (const uint8_t*)&sp->abandoned_os_lock && p < (const uint8_t*)&sp->abandoned_os_lock + sizeof(sp->abandoned_os_lock)) { printf("os_lock"); return; }
+  if (p >= (const uint8_t*)&sp->abandoned_os_visit_lock && p < (const uint8_t*)&sp->abandoned_os_visit_lock + sizeof(sp->abandoned_os_visit_lock)) { printf("os_visit_lock"); return; }
+#else
+  if (p == (const uint8_t*)&abandoned_count) { printf("abandoned_count"); return; }
+#endif
+  for (int i = 0; i < nthreads; i++) {
+    if (heaps[i] != NULL && p == (const uint8_t*)&heaps[i]->thread_delayed_free) { printf("h%d.delayed", i + 1); return; }
+  }
+  printf("-");
+}
+
+static void report(int i) {
+  mc_thread_t* t = &threads[i];
+  if (t->done) { printf("done %d\n", i); return; }
+  printf("at %d %s", i, kind_name(t->kind));
+  if (t->mbox >= 0) printf("-m%d", t->mbox);
+  printf(" ");
+  print_addr(t->addr);
+  printf(" %s:%d\n", base_name(t->file), t->line);
+}
+
+static void run(int i) {
+  pthread_mutex_lock(&mu);
+  if (!threads[i].done) {
+    current = i;
+    pthread_cond_broadcast(&cv);
+    while (current != -1) pthread_cond_wait(&cv, &mu);
+  }
+  pthread_mutex_unlock(&mu);
+  report(i);
+}
+
+/* state: the owner (scenario thread index + 1, 0 abandoned, - not live) and
+   the used / abandoned page counts of each slot, then each thread's
+   registers as slot.slice.block */
+/* the harness reads mimalloc's metadata behind its back: not checked by
+   AddressSanitizer (mimalloc poisons what it does not use) */
+#if defined(__SANITIZE_ADDRESS__)
+__attribute__((no_sanitize_address))
+#endif
+static void print_state(void) {
+  printf("state");
+  mi_arena_t* arena = mi_atomic_load_ptr_relaxed(mi_arena_t, &mi_arenas[mi_arena_id_index(arena_id)]);
+  for (int g = 0; g < nsegments; g++) {
+    mi_segment_t* s = (mi_segment_t*)(arena_start + (size_t)g * MI_SEGMENT_SIZE);
+    bool live = _mi_bitmap_is_claimed(arena->blocks_inuse, arena->field_count, 1, mi_bitmap_index_create(0, (size_t)g));
+    if (!live) { printf(" s%d:-", g); continue; }
+    bool marked = arena->blocks_abandoned != NULL && _mi_bitmap_is_claimed(arena->blocks_abandoned, arena->field_count, 1, mi_bitmap_index_create(0, (size_t)g));
+    size_t tid = mi_atomic_load_relaxed(&s->thread_id);
+    int owner = -1;
+    for (int i = 0; i < nthreads; i++) if (tids[i] != 0 && tids[i] == tid) owner = i + 1;
+    if (tid == 0) owner = 0;
+    printf(" s%d:%d/%zu/%zu%s", g, owner, s->used, s->abandoned, marked ? "/marked" : "");
+  }
+  printf("\n");
+}
+
+/* errors end the process at once: exit handlers would run mimalloc's
+   process-done code while scenario threads are paused inside it */
+/* mimalloc's error reports (double free, invalid pointer, corrupted free
+   list, ...) end the run; running out of memory is an outcome the model
+   has too (malloc returns NULL) */
+static void mc_on_error(int err, void* arg) {
+  (void)arg;
+  if (err == ENOMEM) return;
+  fprintf(stderr, "harness: mimalloc reported error %d (%s)\n", err, strerror(err));
+  fflush(stderr);
+  _exit(4);
+}
+
+static void die(const char* msg, const char* line) {
+  fprintf(stderr, "harness: %s: %s\n", msg, line);
+  fflush(stderr);
+  _exit(2);
+}
+
+int main(void) {
+  char line[4096];
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  while (fgets(line, sizeof line, stdin) != NULL) {
+    line[strcspn(line, "\n")] = 0;
+    char word[32];
+    if (sscanf(line, "%31s", word) != 1) continue;
+    if (strcmp(word, "segments") == 0) {
+      if (sscanf(line, "segments %d", &nsegments) != 1 || nsegments < 1) die("bad segments", line);
+    } else if (strcmp(word, "slices") == 0) {
+      if (sscanf(line, "slices %d", &nslices) != 1) die("bad slices", line);
+      mc_segment_slices = (size_t)nslices;
+    } else if (strcmp(word, "class") == 0) {
+      /* a page of SLICES slices holding BLOCKS blocks: one slice of 8
+         blocks is a small page (8 KiB blocks); k >= 2 slices with one block
+         is a large page (a k*64 KiB object); 0 slices is a huge object */
+      int k, sl, bl;
+      if (sscanf(line, "class %d %d %d", &k, &sl, &bl) != 3 || k < 0 || k >= MC_MAX_CLASSES || bl < 1) die("bad class", line);
+      size_t bytes = (sl == 0 ? MI_LARGE_OBJ_SIZE_MAX + 1 : ((size_t)sl * MI_SEGMENT_SLICE_SIZE) / (size_t)bl);
+      class_size[k] = bytes - MI_PADDING_SIZE;
+    } else if (strcmp(word, "option") == 0) {
+      char name[64]; long v;
+      if (sscanf(line, "option %63s %ld", name, &v) != 2) die("bad option", line);
+      if (strcmp(name, "abandoned_reclaim_on_free") == 0) mi_option_set(mi_option_abandoned_reclaim_on_free, v);
+#if MC_HAS_TARGET_SEGMENTS
+      else if (strcmp(name, "target_segments_per_thread") == 0) mi_option_set(mi_option_target_segments_per_thread, v);
+#endif
+      else die("unknown option", line);
+    } else if (strcmp(word, "thread") == 0) {
+      if (nthreads >= MC_MAX_THREADS) die("too many threads", line);
+      mc_thread_t* t = &threads[nthreads++];
+      char* p = line + strlen("thread");
+      char tok[64]; int n;
+      while (sscanf(p, "%63s%n", tok, &n) == 1) {
+        p += n;
+        if (t->nops >= MC_MAX_OPS) die("too many ops", line);
+        op_t* op = &t->ops[t->nops++];
+        int r, a;
+        if (sscanf(tok, "m%d=%d", &r, &a) == 2) { *op = (op_t){OP_MALLOC, r, a}; }
+        else if (sscanf(tok, "free:%d", &r) == 1) { *op = (op_t){OP_FREE, r, 0}; }
+        else if (sscanf(tok, "send:%d>%d", &r, &a) == 2) { *op = (op_t){OP_SEND, r, a}; }
+        else if (sscanf(tok, "recv:%d<%d", &r, &a) == 2) { *op = (op_t){OP_RECV, r, a}; }
+        else if (strcmp(tok, "collect") == 0) { *op = (op_t){OP_COLLECT, 0, 0}; }
+        else if (strcmp(tok, "force") == 0) { *op = (op_t){OP_FORCE, 0, 0}; }
+        else if (strcmp(tok, "init") == 0) { *op = (op_t){OP_INIT, 0, 0}; }
+        else if (strcmp(tok, "exit") == 0) { *op = (op_t){OP_EXIT, 0, 0}; }
+        else if (sscanf(tok, "keepfree:%d", &r) == 1) { *op = (op_t){OP_KEEPFREE, r, 0}; }
+        else if (sscanf(tok, "poke:%d", &r) == 1) { *op = (op_t){OP_POKE, r, 0}; }
+        else die("bad op", tok);
+        if (op->reg < 0 || op->reg >= MC_MAX_REGS) die("bad register", tok);
+        if ((op->kind == OP_SEND || op->kind == OP_RECV) && (op->arg < 0 || op->arg >= MC_MAX_MBOX)) die("bad mailbox", tok);
+      }
+    } else if (strcmp(word, "start") == 0) {
+      /* the arena: exactly the scenario's segment slots, and no OS memory
+         for segments */
+      mi_register_error(mc_on_error, NULL);
+      mi_option_set(mi_option_arena_reserve, 0);
+      mi_option_set(mi_option_disallow_os_alloc, 1);
+      if (mi_reserve_os_memory_ex((size_t)nsegments * MI_SEGMENT_SIZE, true, false, false, &arena_id) != 0) die("cannot reserve the arena", line);
+      arena_start = (uint8_t*)mi_arena_area(arena_id, &arena_size);
+      if (arena_start == NULL) die("no arena area", line);
+      for (int i = 0; i < nthreads; i++) {
+        if (pthread_create(&threads[i].th, NULL, scenario_thread, (void*)(intptr_t)i) != 0) die("pthread_create", line);
+      }
+      printf("ready\n");
+      for (int i = 0; i < nthreads; i++) run(i);
+    } else if (strcmp(word, "run") == 0) {
+      int i;
+      if (sscanf(line, "run %d", &i) != 1 || i < 0 || i >= nthreads) die("bad run", line);
+      run(i);
+    } else if (strcmp(word, "state") == 0) {
+      print_state();
+    } else if (strcmp(word, "quit") == 0) {
+      printf("bye\n");
+      fflush(stdout);
+      _exit(0);
+    } else {
+      die("unknown command", line);
+    }
+  }
+  return 0;
+}

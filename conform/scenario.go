@@ -1,0 +1,90 @@
+package conform
+
+import (
+	"fmt"
+
+	"mimcheck/allocsim"
+)
+
+// Config returns the harness's configuration lines for sc, or an error
+// naming what of the scenario does not map onto mimalloc's C code.
+//
+// The mapping (documented in the README's conformance section):
+//   - `segments N`: an arena of exactly N segment slots, reserved with
+//     mi_reserve_os_memory_ex, and mi_option_disallow_os_alloc so that
+//     segments come from nowhere else;
+//   - `slices S`: every normal segment has S slices of 64 KiB (slice 0
+//     holds the segment info), imposed in mi_segment_alloc (see Patches);
+//   - a class of 1 slice and 8 blocks is a small page of 8 KiB blocks; a
+//     class of k >= 2 slices (k >= 3 at v2.1.7, whose medium objects go up
+//     to 128 KiB) and 1 block is a large page holding one k*64 KiB object;
+//     a huge class is one object larger than
+//     MI_LARGE_OBJ_SIZE_MAX. Request sizes leave room for MI_PADDING.
+//     Any other class has no C counterpart (a 1-slice page with 2 blocks
+//     would need 32 KiB blocks, which mimalloc puts on 512 KiB medium pages).
+func Config(sc *allocsim.Scenario, src allocsim.Source) ([]string, error) {
+	switch {
+	case sc.OSMemory:
+		return nil, fmt.Errorf("scenario %s: memory os does not map yet (the harness reserves one arena)", sc.Name)
+	case sc.Stats:
+		return nil, fmt.Errorf("scenario %s: option stats needs a MI_STAT build, which the harness does not make yet", sc.Name)
+	case sc.RetireCycles != 0 && sc.RetireCycles != 16:
+		return nil, fmt.Errorf("scenario %s: option retire-cycles=%d needs a build with another MI_RETIRE_CYCLES, which the harness does not make yet", sc.Name, sc.RetireCycles)
+	case sc.TargetSegments != 0 && src == allocsim.V217:
+		return nil, fmt.Errorf("scenario %s: target-segments-per-thread does not exist at v2.1.7", sc.Name)
+	}
+	// the smallest one-block page that is a large page: MI_MEDIUM_OBJ_SIZE_MAX
+	// is 64 KiB at v2.3.0 and v2.4.1 (MI_MEDIUM_PAGE_SIZE/8) but 128 KiB at
+	// v2.1.7 (MI_MEDIUM_PAGE_SIZE/4), where a 128 KiB object goes to a
+	// 512 KiB medium page
+	minLarge := 2
+	if src == allocsim.V217 {
+		minLarge = 3
+	}
+	cfg := []string{fmt.Sprintf("segments %d", sc.Segments), fmt.Sprintf("slices %d", sc.Slices)}
+	for k, c := range sc.Classes {
+		switch {
+		case c.Huge:
+			cfg = append(cfg, fmt.Sprintf("class %d 0 1", k))
+		case c.Slices == 1 && c.Blocks == 8, int(c.Slices) >= minLarge && c.Blocks == 1:
+			cfg = append(cfg, fmt.Sprintf("class %d %d %d", k, c.Slices, c.Blocks))
+		default:
+			return nil, fmt.Errorf("scenario %s: class %s (%d slices, %d blocks) has no C counterpart at %s: use 1 slice with 8 blocks (8 KiB blocks) or k >= %d slices with 1 block (a k*64 KiB object, above MI_MEDIUM_OBJ_SIZE_MAX)", sc.Name, c.Name, c.Slices, c.Blocks, src, minLarge)
+		}
+	}
+	if sc.ReclaimOnFree {
+		cfg = append(cfg, "option abandoned_reclaim_on_free 1")
+	} else {
+		cfg = append(cfg, "option abandoned_reclaim_on_free 0")
+	}
+	if sc.TargetSegments != 0 {
+		cfg = append(cfg, fmt.Sprintf("option target_segments_per_thread %d", sc.TargetSegments))
+	}
+	for t, prog := range sc.Threads {
+		l := "thread"
+		for _, op := range prog {
+			switch op.Kind {
+			case allocsim.OpMalloc:
+				l += fmt.Sprintf(" m%d=%d", op.B, op.A)
+			case allocsim.OpFree:
+				l += fmt.Sprintf(" free:%d", op.A)
+			case allocsim.OpSend:
+				l += fmt.Sprintf(" send:%d>%d", op.A, op.B)
+			case allocsim.OpRecv:
+				l += fmt.Sprintf(" recv:%d<%d", op.B, op.A)
+			case allocsim.OpCollect:
+				l += " collect"
+			case allocsim.OpForceCollect:
+				l += " force"
+			case allocsim.OpInit:
+				l += " init"
+			case allocsim.OpExit:
+				l += " exit"
+			default:
+				return nil, fmt.Errorf("scenario %s: thread %d: operation %v does not map", sc.Name, t+1, op.Kind)
+			}
+		}
+		cfg = append(cfg, l)
+	}
+	return cfg, nil
+}
