@@ -10,6 +10,21 @@ import (
 	"mimcheck/allocsim"
 )
 
+// testCache is the build directory the tests share (one build per tag and
+// flavour for the whole package).
+var testCache string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mimcheck-conform-test-")
+	if err != nil {
+		panic(err)
+	}
+	testCache = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 // shared returns the shared mimalloc sources of tag, or skips the test
 // (with one line saying why) when they or gcc are missing.
 func shared(t *testing.T, tag string, needGCC bool) string {
@@ -101,7 +116,7 @@ func TestConformRuns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds mimalloc")
 	}
-	cache := t.TempDir()
+	cache := testCache
 	src := shared(t, "v2.4.1", true)
 	bin, err := Build(src, Debug, cache)
 	if err != nil {
@@ -160,7 +175,7 @@ func TestConformCatchesDefects(t *testing.T) {
 		t.Skip("builds mimalloc")
 	}
 	src := shared(t, "v2.4.1", true)
-	cache := t.TempDir()
+	cache := testCache
 	base := []string{"segments 1", "slices 5", "class 0 1 8", "option abandoned_reclaim_on_free 0"}
 	for _, c := range []struct {
 		fl   Flavour
@@ -181,6 +196,68 @@ func TestConformCatchesDefects(t *testing.T) {
 			t.Errorf("%s: %v", c.fl, r.Err)
 		case c.want != "" && (r.Err == nil || !strings.Contains(r.Err.Error(), c.want)):
 			t.Errorf("%s %q: error %v, want one naming %q", c.fl, c.prog, r.Err, c.want)
+		}
+	}
+}
+
+// TestFinding2OnC: finding 2 reproduced on mimalloc's own C code. With
+// target_segments_per_thread=2 and immediate purging, the force abandon of
+// a segment whose last page is freed by its own delayed-free drain reads
+// page->capacity (page.c:450) in the freed, decommitted segment: in the
+// debug build (decommit = PROT_NONE) a segmentation fault at offset 0xa of
+// the page's metadata (capacity), in T1's fourth operation, at v2.4.1
+// (seed 3) and v2.3.0 (seed 9). The model reports the use-after-free on
+// the same schedule of operations (CompareOps).
+func TestFinding2OnC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds mimalloc")
+	}
+	sc := scenario(t, "../scenarios/conform/force-abandon.scn")
+	for _, c := range []struct {
+		src  allocsim.Source
+		seed uint64
+	}{{allocsim.V241, 3}, {allocsim.V230, 9}} {
+		bin, err := Build(shared(t, c.src.String(), true), Debug, testCache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Config(sc, c.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg = append(cfg[:2:2], append([]string{"option purge_delay 0"}, cfg[2:]...)...)
+		r := RunRandom(bin, cfg, c.seed, 200000)
+		if r.Err == nil || !strings.Contains(r.Err.Error(), "signal 11: access to s0.p1+0xa by T1") || !strings.Contains(r.Err.Error(), "(operation 3)") {
+			t.Errorf("%s seed %d: %v, want a segmentation fault on the capacity of page 1 of slot 0", c.src, c.seed, r.Err)
+		}
+		mm, err := CompareOps(bin, sc, allocsim.Config{Source: c.src}, 3, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mm == nil || !strings.Contains(mm.What, "the model reports use-after-free by T1 in T1's operation 3") {
+			t.Errorf("%s: the model does not report the use-after-free on the schedule of seed 3: %v", c.src, mm)
+		}
+	}
+}
+
+// TestCompareAgrees: on conform-s1-m3 the model and the C code end in the
+// same state under 10 seeded schedules of whole operations at every tag.
+func TestCompareAgrees(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds mimalloc")
+	}
+	sc := scenario(t, "../scenarios/conform/s1-m3.scn")
+	cache := testCache
+	for _, src := range []allocsim.Source{allocsim.V241, allocsim.V230, allocsim.V217} {
+		bin, err := Build(shared(t, src.String(), true), Release, cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seed := uint64(1); seed <= 10; seed++ {
+			mm, err := CompareOps(bin, sc, allocsim.Config{Source: src}, seed, nil)
+			if err != nil || mm != nil {
+				t.Fatalf("%s seed %d: %v %v", src, seed, err, mm)
+			}
 		}
 	}
 }

@@ -21,6 +21,7 @@ type Point struct {
 	Kind   string // e.g. "load.relaxed", "cas.release", "send-m0"
 	Addr   string // "sN+0xOFF" inside segment slot N, "-" elsewhere
 	Site   string // "segment.c:1140"
+	Op     int    // the index of the thread's operation in progress (its program length when done)
 }
 
 func (p Point) String() string {
@@ -207,13 +208,28 @@ func (h *Harness) crash(cause error) error {
 
 func parsePoint(l string) (Point, error) {
 	f := strings.Fields(l)
+	op := func(s string) (int, error) {
+		v, ok := strings.CutPrefix(s, "op=")
+		if !ok {
+			return 0, fmt.Errorf("harness said %q", l)
+		}
+		return strconv.Atoi(v)
+	}
 	switch {
-	case len(f) == 2 && f[0] == "done":
+	case len(f) == 3 && f[0] == "done":
 		i, err := strconv.Atoi(f[1])
-		return Point{Thread: i, Done: true}, err
-	case len(f) == 5 && f[0] == "at":
+		if err != nil {
+			return Point{}, err
+		}
+		k, err := op(f[2])
+		return Point{Thread: i, Done: true, Op: k}, err
+	case len(f) == 6 && f[0] == "at":
 		i, err := strconv.Atoi(f[1])
-		return Point{Thread: i, Kind: f[2], Addr: f[3], Site: f[4]}, err
+		if err != nil {
+			return Point{}, err
+		}
+		k, err := op(f[5])
+		return Point{Thread: i, Kind: f[2], Addr: f[3], Site: f[4], Op: k}, err
 	}
 	return Point{}, fmt.Errorf("harness said %q", l)
 }

@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"mimcheck/allocsim"
@@ -47,6 +49,31 @@ type conformFlags struct {
 	out       string
 	cache     string
 	quiet     bool
+	compare   bool
+	miOptions miOptionList
+}
+
+// miOptionList is the repeatable --mi-option NAME=VALUE: mimalloc options
+// of the C run that the model does not have (purging is not modelled).
+type miOptionList []string
+
+var miOptionNames = []string{"purge_delay", "purge_decommits"}
+
+func (l *miOptionList) String() string { return strings.Join(*l, ",") }
+
+func (l *miOptionList) Set(v string) error {
+	name, val, ok := strings.Cut(v, "=")
+	if !ok {
+		return fmt.Errorf("want NAME=VALUE")
+	}
+	if !slices.Contains(miOptionNames, name) {
+		return fmt.Errorf("unknown mimalloc option %q (want one of %s)", name, strings.Join(miOptionNames, ", "))
+	}
+	if _, err := strconv.Atoi(val); err != nil {
+		return fmt.Errorf("option %s wants a number", name)
+	}
+	*l = append(*l, "option "+name+" "+val)
+	return nil
 }
 
 func cmdConform(args []string, stdout, stderr io.Writer) int {
@@ -63,6 +90,8 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.out, "out", f.out, "directory for the log of a failing run")
 	fs.StringVar(&f.cache, "cache", "", "build directory (default: the user cache directory, mimcheck/conform)")
 	fs.BoolVar(&f.quiet, "quiet", false, "print nothing on stderr but errors")
+	fs.BoolVar(&f.compare, "compare", false, "compare with the model: run both under the same schedule of whole operations (seeded) and compare their end states; a model violation on that schedule is reported with what the C code did")
+	fs.Var(&f.miOptions, "mi-option", "a mimalloc option of the C run, NAME=VALUE (repeatable): "+strings.Join(miOptionNames, ", ")+"; not modelled")
 	pos, err := parseArgs(fs, args)
 	if errors.Is(err, errHelp) {
 		printUsage(stdout, conformUsage, fs)
@@ -106,6 +135,7 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, usagef("%v", err))
 	}
+	cfg = append(cfg[:2:2], append(append([]string{}, f.miOptions...), cfg[2:]...)...)
 	dir, err := mimallocDir(f.mimalloc, f.source)
 	if err != nil {
 		return fail(stderr, err)
@@ -133,6 +163,24 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, fmt.Errorf("building %s (%s): %v", f.source, fl, err))
 		}
 		points := 0
+		if f.compare {
+			for k := 0; k < f.runs; k++ {
+				seed := f.seed + uint64(k)
+				mm, err := conform.CompareOps(bin, sc, allocsim.Config{Source: src}, seed, f.miOptions)
+				if err != nil {
+					fmt.Fprintf(stdout, "result=violation source=%s flavour=%s seed=%d error=%q\n", f.source, fl, seed, oneLine(err.Error()))
+					return exitViolation
+				}
+				if mm != nil {
+					fmt.Fprintf(diag, "%s seed %d: %v\n", fl, seed, mm)
+					fmt.Fprintf(stdout, "result=mismatch source=%s flavour=%s seed=%d operations=%v what=%q\n", f.source, fl, seed, mm.Ops, mm.What)
+					fmt.Fprintf(stdout, "model: %s\nC:     %s\n", mm.Model, mm.C)
+					return exitViolation
+				}
+			}
+			fmt.Fprintf(diag, "%s: %d operation schedules, model and C agree\n", fl, f.runs)
+			continue
+		}
 		for k := 0; k < f.runs; k++ {
 			seed := f.seed + uint64(k)
 			r := conform.RunRandom(bin, cfg, seed, f.maxPoints)
@@ -159,6 +207,10 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 		list = append(list, s)
 	}
 	sort.Strings(list)
+	if f.compare {
+		fmt.Fprintf(stdout, "result=ok mode=compare source=%s flavours=%s schedules=%d\n", f.source, f.flavours, f.runs*len(flavours))
+		return exitOK
+	}
 	fmt.Fprintf(stdout, "result=ok source=%s flavours=%s runs=%d points=%d sites=%d\n", f.source, f.flavours, f.runs*len(flavours), total, len(list))
 	return exitOK
 }

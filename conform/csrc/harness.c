@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include "mimalloc.h"
 #include "mimalloc/internal.h"
@@ -54,6 +56,7 @@ typedef struct {
   const char* file;
   int line;
   int mbox;
+  int op;      /* the index of the operation in progress */
 } mc_thread_t;
 
 static mc_thread_t threads[MC_MAX_THREADS];
@@ -151,6 +154,7 @@ static void* scenario_thread(void* arg) {
   pthread_mutex_unlock(&mu);
   for (int k = 0; k < t->nops; k++) {
     op_t* op = &t->ops[k];
+    t->op = k;
     switch (op->kind) {
       case OP_MALLOC: t->regs[op->reg] = mi_malloc(class_size[op->arg]); break;
       case OP_FREE: mi_free(t->regs[op->reg]); t->regs[op->reg] = NULL; break;
@@ -178,6 +182,7 @@ static void* scenario_thread(void* arg) {
     }
   }
   pthread_mutex_lock(&mu);
+  t->op = t->nops;
   t->done = true;
   current = -1;
   pthread_cond_broadcast(&cv);
@@ -237,12 +242,12 @@ static void print_addr(const void* a) {
 
 static void report(int i) {
   mc_thread_t* t = &threads[i];
-  if (t->done) { printf("done %d\n", i); return; }
+  if (t->done) { printf("done %d op=%d\n", i, t->op); return; }
   printf("at %d %s", i, kind_name(t->kind));
   if (t->mbox >= 0) printf("-m%d", t->mbox);
   printf(" ");
   print_addr(t->addr);
-  printf(" %s:%d\n", base_name(t->file), t->line);
+  printf(" %s:%d op=%d\n", base_name(t->file), t->line, t->op);
 }
 
 static void run(int i) {
@@ -254,6 +259,22 @@ static void run(int i) {
   }
   pthread_mutex_unlock(&mu);
   report(i);
+}
+
+/* one held block: where=T<i>:r<R> or m<k>, as slot.slice of its page */
+static void print_block(const char* kind, int n, int r, void* p) {
+  if (p == NULL) {
+    if (r < 0) printf("%s%d=null", kind, n);
+    return;
+  }
+  const uint8_t* b = (const uint8_t*)p;
+  if (r >= 0) printf("%s%d:r%d=", kind, n, r); else printf("%s%d=", kind, n);
+  if (arena_start != NULL && b >= arena_start && b < arena_start + arena_size) {
+    size_t off = (size_t)(b - arena_start);
+    printf("s%zu.%zu", off / MI_SEGMENT_SIZE, (off % MI_SEGMENT_SIZE) / MI_SEGMENT_SLICE_SIZE);
+  } else {
+    printf("?");
+  }
 }
 
 /* state: the owner (scenario thread index + 1, 0 abandoned, - not live) and
@@ -278,6 +299,15 @@ static void print_state(void) {
     if (tid == 0) owner = 0;
     printf(" s%d:%d/%zu/%zu%s", g, owner, s->used, s->abandoned, marked ? "/marked" : "");
   }
+  /* the blocks the program holds: slot.slice of each block's page */
+  for (int i = 0; i < nthreads; i++) {
+    for (int r = 0; r < MC_MAX_REGS; r++) {
+      print_block(" T", i + 1, r, threads[i].regs[r]);
+    }
+  }
+  for (int k = 0; k < MC_MAX_MBOX; k++) {
+    if (mailbox_full[k]) print_block(" m", k, -1, mailbox[k]);
+  }
   printf("\n");
 }
 
@@ -292,6 +322,37 @@ static void mc_on_error(int err, void* arg) {
   fprintf(stderr, "harness: mimalloc reported error %d (%s)\n", err, strerror(err));
   fflush(stderr);
   _exit(4);
+}
+
+/* a segmentation fault names the address as print_addr does and the
+   point the faulting thread passed last (async-signal-safe enough for a
+   process that is about to end: it only formats and writes) */
+static void mc_on_segv(int sig, siginfo_t* si, void* uc) {
+  (void)uc;
+  char buf[256];
+  const uint8_t* p = (const uint8_t*)si->si_addr;
+  int n;
+  if (arena_start != NULL && p >= arena_start && p < arena_start + arena_size) {
+    size_t off = (size_t)(p - arena_start);
+    size_t g = off / MI_SEGMENT_SIZE, so = off % MI_SEGMENT_SIZE;
+    mi_segment_t* seg = (mi_segment_t*)(arena_start + g * MI_SEGMENT_SIZE);
+    const uint8_t* s0 = (const uint8_t*)&seg->slices[0];
+    if (p >= s0 && p < s0 + sizeof(mi_slice_t) * (MI_SLICES_PER_SEGMENT + 1)) {
+      size_t i = (size_t)(p - s0) / sizeof(mi_slice_t);
+      n = snprintf(buf, sizeof buf, "harness: signal %d: access to s%zu.p%zu+0x%zx", sig, g, i, (size_t)(p - s0) % sizeof(mi_slice_t));
+    } else {
+      n = snprintf(buf, sizeof buf, "harness: signal %d: access to s%zu+0x%zx", sig, g, so);
+    }
+  } else {
+    n = snprintf(buf, sizeof buf, "harness: signal %d: access to %p", sig, si->si_addr);
+  }
+  if (mc_self >= 0) {
+    mc_thread_t* t = &threads[mc_self];
+    n += snprintf(buf + n, sizeof buf - (size_t)n, " by T%d after its point at %s:%d (operation %d)", mc_self + 1, base_name(t->file), t->line, t->op);
+  }
+  n += snprintf(buf + n, sizeof buf - (size_t)n, "\n");
+  if (write(2, buf, (size_t)n) < 0) { /* nothing to do */ }
+  _exit(128 + sig);
 }
 
 static void die(const char* msg, const char* line) {
@@ -324,6 +385,8 @@ int main(void) {
       char name[64]; long v;
       if (sscanf(line, "option %63s %ld", name, &v) != 2) die("bad option", line);
       if (strcmp(name, "abandoned_reclaim_on_free") == 0) mi_option_set(mi_option_abandoned_reclaim_on_free, v);
+      else if (strcmp(name, "purge_delay") == 0) mi_option_set(mi_option_purge_delay, v);
+      else if (strcmp(name, "purge_decommits") == 0) mi_option_set(mi_option_purge_decommits, v);
 #if MC_HAS_TARGET_SEGMENTS
       else if (strcmp(name, "target_segments_per_thread") == 0) mi_option_set(mi_option_target_segments_per_thread, v);
 #endif
@@ -356,6 +419,10 @@ int main(void) {
       /* the arena: exactly the scenario's segment slots, and no OS memory
          for segments */
       mi_register_error(mc_on_error, NULL);
+#if !defined(__SANITIZE_ADDRESS__)
+      { struct sigaction sa; memset(&sa, 0, sizeof sa); sa.sa_sigaction = mc_on_segv; sa.sa_flags = SA_SIGINFO;
+        sigaction(SIGSEGV, &sa, NULL); sigaction(SIGBUS, &sa, NULL); }
+#endif
       mi_option_set(mi_option_arena_reserve, 0);
       mi_option_set(mi_option_disallow_os_alloc, 1);
       if (mi_reserve_os_memory_ex((size_t)nsegments * MI_SEGMENT_SIZE, true, false, false, &arena_id) != 0) die("cannot reserve the arena", line);
