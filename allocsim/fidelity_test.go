@@ -289,3 +289,27 @@ func TestForcedCollectTries(t *testing.T) {
 		}
 	}
 }
+
+// TestLargePageNotRetired: a page whose one block is larger than
+// MI_MEDIUM_OBJ_SIZE_MAX (here 3 slices) is in MI_BIN_HUGE (page-queue.c:
+// mi_bin, at every tag), a special queue, so _mi_page_retire frees it at
+// once (page.c:509 at v2.4.1, page.c:455 at v2.1.7) instead of keeping it
+// for MI_RETIRE_CYCLES/4 collects. Found by the conformance harness
+// (explore conform --follow on scenarios/conform/s1-m3.scn at v2.1.7,
+// where a generic malloc does not move the page to FULL first). At v2.1.7
+// a 2-slice block (128 KiB) is still a medium object and is retired.
+func TestLargePageNotRetired(t *testing.T) {
+	for _, c := range []struct {
+		slices  string
+		retired bool
+	}{{"3", false}, {"2", true}} {
+		text := "scenario T\nsegments 1\nslices 5\nclass S slices=1 blocks=2\nclass L slices=" + c.slices + " blocks=1\n" +
+			"thread: init; s = malloc(S); l = malloc(L); free l; exit\n"
+		r := newRig(t, text, allocsim.Config{Abstraction: allocsim.Full, Source: allocsim.V217})
+		r.runToOp(0, 4) // after free l
+		used := r.s.Segs[0].Used
+		if want := map[bool]uint8{false: 1, true: 2}[c.retired]; used != want {
+			t.Errorf("v2.1.7, a %s-slice block freed: segment used %d, want %d (retired: %v)", c.slices, used, want, c.retired)
+		}
+	}
+}

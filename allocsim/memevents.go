@@ -346,6 +346,24 @@ func (m *Sim) StepAccesses(s *model.State, i int) []MemAccess {
 	return acc
 }
 
+// SharedAccesses returns the shared accesses of thread i's pending step
+// (the step's own access, not the thread-private work after it), in
+// order, with their kinds. The conformance harness matches them with the
+// C code's scheduling points.
+func (m *Sim) SharedAccesses(s *model.State, i int) []MemAccess {
+	if !m.mem {
+		return nil
+	}
+	plan := m.plan(s, i%model.MaxThreads)
+	var out []MemAccess
+	for j := 0; j < plan.n; j++ {
+		if e := plan.ev[j]; e.lock == 0 {
+			out = append(out, MemAccess{Loc: e.loc, Kind: e.kind})
+		}
+	}
+	return out
+}
+
 func (m *Sim) memStepCollect(s *model.State, i int, collect *[]MemAccess) string {
 	th, back := i%model.MaxThreads, i/model.MaxThreads
 	pc := s.Threads[th].PC

@@ -20,6 +20,21 @@ func (m *Sim) retireCycles(c uint8) uint8 {
 	return n / 4
 }
 
+// largeClass reports whether pages of class c hold objects larger than
+// MI_MEDIUM_OBJ_SIZE_MAX: one block over k slices, k >= 2 (a block of 128
+// KiB or more; at v2.1.7, whose medium objects go up to 128 KiB, k >= 3).
+// mi_bin puts them in MI_BIN_HUGE (page-queue.c: mi_bin, at every tag), a
+// special queue, so _mi_page_retire frees such a page at once
+// (page.c:509 at v2.4.1). Found by the conformance harness.
+func (m *Sim) largeClass(c uint8) bool {
+	cl := m.sc.Classes[c]
+	min := uint8(2)
+	if m.cfg.Source == V217 {
+		min = 3
+	}
+	return cl.Blocks == 1 && cl.Slices >= min
+}
+
 // heapFirstPage returns the first page of class c in this thread's heap
 // (own segments, slot/slice order stands for the page queue's order), or
 // 0xFF when the heap has none. count is the number of such pages.
@@ -49,7 +64,7 @@ func (r *run) pageRetire(x uint8) bool {
 	}
 	p := r.sl(x)
 	c := p.BlockSize - model.BlockPage0
-	if p.InFull || r.s.Segs[segOf(x)].Huge {
+	if p.InFull || r.s.Segs[segOf(x)].Huge || r.m.largeClass(c) {
 		return false // the full and huge queues are special: free at once
 	}
 	if _, n := r.heapPages(c); n != 1 {

@@ -261,3 +261,29 @@ func TestCompareAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowSteps: the C code follows the model step by step on
+// conform-s1-m3 at every tag (10 seeded step schedules each): the same
+// shared accesses in the same order and the same states after every step
+// where both wait before a shared access.
+func TestFollowSteps(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds mimalloc")
+	}
+	sc := scenario(t, "../scenarios/conform/s1-m3.scn")
+	for _, src := range []allocsim.Source{allocsim.V241, allocsim.V230, allocsim.V217} {
+		bin, err := Build(shared(t, src.String(), true), Release, testCache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seed := uint64(1); seed <= 10; seed++ {
+			r, err := FollowSteps(bin, sc, allocsim.Config{Source: src}, seed, 5000, nil)
+			if err != nil {
+				t.Fatalf("%s seed %d: %v", src, seed, err)
+			}
+			if r.Mismatch != nil || r.Steps < 10 {
+				t.Fatalf("%s seed %d: %d steps, %v", src, seed, r.Steps, r.Mismatch)
+			}
+		}
+	}
+}

@@ -29,6 +29,11 @@ generator picks the thread that goes on. A run fails when mimalloc's own
 assertions (debug), AddressSanitizer (asan) or the harness stop it, or when
 it deadlocks or does not end. The same flags and seeds give the same runs.
 
+With --compare the model and the C code run under the same seeded schedule
+of whole operations and their end states are compared; with --follow they
+run under the same schedule of model steps and the states are compared
+after every step (exit 4 on a divergence).
+
 The scenario's classes must have a C counterpart (README, conformance):
 1 slice with 8 blocks, or k >= 2 slices with 1 block, or huge.
 
@@ -50,6 +55,8 @@ type conformFlags struct {
 	cache     string
 	quiet     bool
 	compare   bool
+	follow    bool
+	maxSteps  int
 	miOptions miOptionList
 }
 
@@ -91,6 +98,8 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.cache, "cache", "", "build directory (default: the user cache directory, mimcheck/conform)")
 	fs.BoolVar(&f.quiet, "quiet", false, "print nothing on stderr but errors")
 	fs.BoolVar(&f.compare, "compare", false, "compare with the model: run both under the same schedule of whole operations (seeded) and compare their end states; a model violation on that schedule is reported with what the C code did")
+	fs.BoolVar(&f.follow, "follow", false, "follow the model step by step: run the model under a seeded schedule of model steps and the C code under the same schedule (each step the C points of its shared accesses, then the thread's local work), comparing the states after every step")
+	fs.IntVar(&f.maxSteps, "max-steps", 5000, "model steps per --follow run")
 	fs.Var(&f.miOptions, "mi-option", "a mimalloc option of the C run, NAME=VALUE (repeatable): "+strings.Join(miOptionNames, ", ")+"; not modelled")
 	pos, err := parseArgs(fs, args)
 	if errors.Is(err, errHelp) {
@@ -110,6 +119,10 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, usagef("--runs %d: must be >= 1", f.runs))
 	case f.maxPoints < 1:
 		return fail(stderr, usagef("--max-points %d: must be >= 1", f.maxPoints))
+	case f.maxSteps < 1:
+		return fail(stderr, usagef("--max-steps %d: must be >= 1", f.maxSteps))
+	case f.compare && f.follow:
+		return fail(stderr, usagef("--compare and --follow: choose one"))
 	}
 	src, err := allocsim.ParseSource(f.source)
 	if err != nil {
@@ -163,6 +176,29 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, fmt.Errorf("building %s (%s): %v", f.source, fl, err))
 		}
 		points := 0
+		if f.follow {
+			steps := 0
+			for k := 0; k < f.runs; k++ {
+				seed := f.seed + uint64(k)
+				r, err := conform.FollowSteps(bin, sc, allocsim.Config{Source: src}, seed, f.maxSteps, f.miOptions)
+				if err != nil {
+					fmt.Fprintf(stdout, "result=violation source=%s flavour=%s seed=%d error=%q\n", f.source, fl, seed, oneLine(err.Error()))
+					return exitViolation
+				}
+				steps += r.Steps
+				if mm := r.Mismatch; mm != nil {
+					fmt.Fprintf(diag, "%s seed %d: %s\n", fl, seed, mm.What)
+					for j := max(0, len(r.Labels)-8); j < len(r.Labels); j++ {
+						fmt.Fprintf(diag, "  step %d T%d %s\n", j, r.Schedule[j]+1, r.Labels[j])
+					}
+					fmt.Fprintf(stdout, "result=divergence source=%s flavour=%s seed=%d step=%d what=%q\n", f.source, fl, seed, r.Steps, mm.What)
+					fmt.Fprintf(stdout, "model: %s\nC:     %s\n", mm.Model, mm.C)
+					return exitDiverged
+				}
+			}
+			fmt.Fprintf(diag, "%s: %d step schedules (%d steps), the C code follows the model\n", fl, f.runs, steps)
+			continue
+		}
 		if f.compare {
 			for k := 0; k < f.runs; k++ {
 				seed := f.seed + uint64(k)
@@ -207,6 +243,10 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 		list = append(list, s)
 	}
 	sort.Strings(list)
+	if f.follow {
+		fmt.Fprintf(stdout, "result=ok mode=follow source=%s flavours=%s schedules=%d\n", f.source, f.flavours, f.runs*len(flavours))
+		return exitOK
+	}
 	if f.compare {
 		fmt.Fprintf(stdout, "result=ok mode=compare source=%s flavours=%s schedules=%d\n", f.source, f.flavours, f.runs*len(flavours))
 		return exitOK

@@ -119,7 +119,12 @@ static void mc_pause_locked(mc_thread_t* t) {
 void mc_point(int kind, const volatile void* addr, const char* file, int line) {
   if (mc_self < 0) return;
   mc_thread_t* t = &threads[mc_self];
-  heaps[mc_self] = mi_prim_get_default_heap();
+  { /* the thread's heap: the last one that was not _mi_heap_empty (thread
+       done resets the default heap; other threads may still push to the
+       old one's delayed list) */
+    mi_heap_t* hp = mi_prim_get_default_heap();
+    if (hp != &_mi_heap_empty) heaps[mc_self] = hp;
+  }
   pthread_mutex_lock(&mu);
   t->kind = kind; t->addr = (const void*)addr; t->file = file; t->line = line; t->mbox = -1;
   mc_pause_locked(t);

@@ -1,0 +1,363 @@
+package conform
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+
+	"mimcheck/allocsim"
+	"mimcheck/model"
+)
+
+// cName is the harness's name of a model location, "" when the C code
+// makes no scheduling point for it (a segment's owner-private fields, the
+// model's "meta", are plain accesses in C).
+func cName(loc int) string {
+	n := model.LocName(loc)
+	switch {
+	case strings.HasSuffix(n, ".meta"):
+		return ""
+	case n == "blocks_abandoned":
+		return "abandoned_bitmap"
+	case n == "blocks_inuse":
+		return "inuse_bitmap"
+	case n == "abandoned_count":
+		return n
+	case strings.HasPrefix(n, "seg"): // segG.thread_id, segG.sI.xheap, segG.sI.xthread_free
+		n = "s" + strings.TrimPrefix(n, "seg")
+		if g, rest, ok := strings.Cut(n, ".s"); ok {
+			n = g + ".p" + rest
+		}
+		return n
+	case strings.HasPrefix(n, "t") && strings.HasSuffix(n, ".thread_delayed_free"):
+		k, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(n, "t"), ".thread_delayed_free"))
+		if err != nil {
+			return ""
+		}
+		return "h" + strconv.Itoa(k+1) + ".delayed"
+	case strings.HasPrefix(n, "m"):
+		return "mailbox:" + n
+	}
+	return ""
+}
+
+// pointName is the name of a harness point's location, in cName's terms.
+func pointName(p Point) string {
+	if k, _, ok := p.Mailbox(); ok {
+		return "mailbox:m" + strconv.Itoa(k)
+	}
+	return p.Addr
+}
+
+// access is one shared access of a model step, as the harness names it.
+type access struct {
+	name string
+	kind uint8 // model.Acc* bits
+	// fold217: at v2.1.7 the cursor's per-call load of the global
+	// abandoned_count (arena.c:829, which returns at once when it is 0)
+	// is folded into the model's bitmap load, so a load of the count can
+	// be the step's access
+	fold217 bool
+}
+
+// matches reports whether C point p can be the model access a: the same
+// location, and a load for a read, a store for a write, a compare-exchange,
+// exchange or fetch-op for a read-modify-write — or a load for a
+// read-modify-write, since the model folds a pre-check load into the
+// exchange that follows it (scenarios.md §1.3: "the is xthread_free
+// non-NULL pre-check is part of XCHG").
+func matches(p Point, a access) bool {
+	if pointName(p) != a.name && !(a.fold217 && a.name == "abandoned_bitmap" && pointName(p) == "abandoned_count") {
+		return false
+	}
+	if strings.HasPrefix(a.name, "mailbox:") {
+		return true
+	}
+	op, _, _ := strings.Cut(p.Kind, ".")
+	rw := a.kind&model.AccRead != 0 && a.kind&model.AccWrite != 0
+	switch op {
+	case "load":
+		return a.kind&model.AccRead != 0
+	case "store":
+		return a.kind&model.AccWrite != 0 && !rw
+	case "cas", "xchg", "rmw":
+		return rw
+	}
+	return false
+}
+
+// StepResult is the outcome of FollowSteps.
+type StepResult struct {
+	Steps    int      // model steps replayed on the C code
+	Labels   []string // their labels
+	Schedule []int    // the threads of those steps
+	Mismatch *Mismatch
+}
+
+// FollowSteps runs the scenario on the model under a seeded schedule of
+// model steps (each step one thread's shared access and the local work
+// after it) and runs the C code under the same schedule: a model step of
+// thread T is T's C points that make the step's shared accesses, in order
+// (points in between that the model folds or keeps local are run too),
+// followed by T's local work up to the first shared access of its next
+// step. The locations are matched by name (cName); the first C point of a
+// step must be the step's first shared access, or that is the divergence.
+// After every step after which both sides wait at the same kind of place
+// the states are compared (ModelState). maxSteps bounds the run.
+func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uint64, maxSteps int, cOptions []string) (*StepResult, error) {
+	ccfg, err := Config(sc, cfg.Source)
+	if err != nil {
+		return nil, err
+	}
+	ccfg = append(ccfg[:2:2], append(append([]string{}, cOptions...), ccfg[2:]...)...)
+	cfg.Scenario = sc
+	cfg.NoRaces = false // the step's accesses come from the memory-model plan
+	cfg.Memory = allocsim.MemSC
+	m, err := allocsim.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := m.Init()
+	h, pts, err := Start(bin, ccfg)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	res := &StepResult{}
+	hist := make([][]Point, len(sc.Threads)) // each thread's last C points
+	rng := rand.New(rand.NewPCG(seed, 0x7374657073))
+	diverge := func(what string) (*StepResult, error) {
+		cs, err := h.State()
+		if err != nil {
+			return nil, err
+		}
+		res.Mismatch = &Mismatch{What: what, Model: ModelState(sc, &s), C: cs}
+		for i := range hist {
+			res.Mismatch.LastC = append(res.Mismatch.LastC, hist[i]...)
+		}
+		return res, nil
+	}
+	visible := func(i int) []access {
+		var out []access
+		for _, a := range m.SharedAccesses(&s, i) {
+			if n := cName(a.Loc); n != "" {
+				out = append(out, access{n, a.Kind, cfg.Source == allocsim.V217})
+			}
+		}
+		return out
+	}
+	runC := func(i int) error {
+		var err error
+		hist[i] = append(hist[i], pts[i])
+		if len(hist[i]) > 40 {
+			hist[i] = hist[i][1:]
+		}
+		pts[i], err = h.Run(i)
+		return err
+	}
+	// advance runs thread i's C code up to the first shared access of its
+	// pending model step (its local work); a step with no C-visible access
+	// leaves the C thread where it is.
+	advance := func(i int) (string, error) {
+		if m.Done(&s, i) {
+			for !pts[i].Done {
+				if err := runC(i); err != nil {
+					return "", err
+				}
+			}
+			return "", nil
+		}
+		v := visible(i)
+		if len(v) == 0 {
+			return "", nil
+		}
+		for n := 0; !matches(pts[i], v[0]); n++ {
+			if pts[i].Done {
+				return fmt.Sprintf("T%d's C code ended; the model's next step (%s) accesses %s", i+1, m.PendingLabel(&s, i), v[0].name), nil
+			}
+			if n > 100000 {
+				return fmt.Sprintf("T%d's C code never reaches %s (the model's step %s)", i+1, v[0].name, m.PendingLabel(&s, i)), nil
+			}
+			if err := runC(i); err != nil {
+				return "", err
+			}
+		}
+		return "", nil
+	}
+	for i := range sc.Threads {
+		d, err := advance(i)
+		if err != nil {
+			return nil, err
+		}
+		if d != "" {
+			return diverge("at the start: " + d)
+		}
+	}
+	for res.Steps < maxSteps {
+		en := m.Enabled(&s, nil)
+		en = slices.DeleteFunc(en, func(i int) bool { return i >= model.MaxThreads })
+		if len(en) == 0 {
+			break
+		}
+		i := en[rng.IntN(len(en))]
+		v := visible(i)
+		label := m.PendingLabel(&s, i)
+		// the C side of the step: its shared accesses, in order
+		for k, a := range v {
+			for n := 0; !matches(pts[i], a); n++ {
+				if k == 0 || pts[i].Done || n > 100000 {
+					return diverge(fmt.Sprintf("step %d (T%d %s): the model accesses %s, the C code is at %s", res.Steps, i+1, label, a.name, pts[i]))
+				}
+				if err := runC(i); err != nil {
+					return nil, err
+				}
+			}
+			if err := runC(i); err != nil {
+				return nil, err
+			}
+		}
+		m.Step(&s, i)
+		res.Steps++
+		res.Labels = append(res.Labels, label)
+		res.Schedule = append(res.Schedule, i)
+		if s.Fault.Code != 0 {
+			return diverge(fmt.Sprintf("step %d (T%d %s): the model reports %s; the C code ran the step's accesses", res.Steps-1, i+1, label, model.FaultCode(s.Fault.Code)))
+		}
+		d, err := advance(i)
+		if err != nil {
+			return nil, err
+		}
+		if d != "" {
+			return diverge(fmt.Sprintf("after step %d (T%d %s): %s", res.Steps-1, i+1, label, d))
+		}
+		// compare where both sides wait at the same place: the stepping
+		// thread before a C-visible access, every other thread likewise
+		comparable := true
+		for j := range sc.Threads {
+			if !m.Done(&s, j) && len(visible(j)) == 0 {
+				comparable = false
+			}
+		}
+		if comparable {
+			cs, err := h.State()
+			if err != nil {
+				return nil, err
+			}
+			// the register of a malloc or free in progress: C's program
+			// writes it when the call returns, the model when the block is
+			// taken (before, e.g., mi_page_to_full's collect) or the free
+			// begins
+			var skip []string
+			for j, prog := range sc.Threads {
+				k := int(s.Threads[j].Op)
+				if m.Done(&s, j) || k >= len(prog) {
+					continue
+				}
+				switch prog[k].Kind {
+				case allocsim.OpMalloc:
+					skip = append(skip, fmt.Sprintf("T%d:r%d=", j+1, prog[k].B))
+				case allocsim.OpFree: // the model clears it at the free's first step, C when mi_free returns
+					skip = append(skip, fmt.Sprintf("T%d:r%d=", j+1, prog[k].A))
+				}
+			}
+			// a segment in the middle of a multi-step operation (reclaim,
+			// abandon, free, force abandon: the model's ghost Busy) may
+			// have its private counters updated at another point between
+			// two shared accesses than in C (mi_segment_reclaim decrements
+			// abandoned just before mi_page_set_heap, the model with it):
+			// its abandoned count is not compared
+			var busy []int
+			for g := 0; g < sc.Segments; g++ {
+				if s.Segs[g].Busy {
+					busy = append(busy, g)
+				}
+			}
+			norm := func(state string) string { return maskAbandoned(dropTokens(state, skip), busy) }
+			ms := norm(ModelState(sc, &s))
+			first := norm(cs)
+			// a C point that matched the next step's first access by
+			// location and kind may still be thread-private work before
+			// it (another access of the same kind to the same field): run
+			// on to the next match, at most twice, before calling the
+			// difference a divergence
+			for try := 0; ms != norm(cs) && try < 2 && !pts[i].Done && !m.Done(&s, i); try++ {
+				if err := runC(i); err != nil {
+					return nil, err
+				}
+				if d, err := advance(i); err != nil || d != "" {
+					break
+				}
+				if cs, err = h.State(); err != nil {
+					return nil, err
+				}
+			}
+			if ms != norm(cs) {
+				res.Mismatch = &Mismatch{What: fmt.Sprintf("after step %d (T%d %s) the states differ", res.Steps-1, i+1, label), Model: ms, C: first}
+				return res, nil
+			}
+		}
+	}
+	for i := range sc.Threads {
+		if !m.Done(&s, i) || !pts[i].Done {
+			if !slices.Contains(m.Enabled(&s, nil), i) && !m.Done(&s, i) {
+				return diverge(fmt.Sprintf("T%d cannot go on in the model (deadlock)", i+1))
+			}
+			if res.Steps >= maxSteps {
+				return res, nil
+			}
+			return diverge(fmt.Sprintf("T%d: model done %v, C done %v", i+1, m.Done(&s, i), pts[i].Done))
+		}
+	}
+	cs, err := h.State()
+	if err != nil {
+		return nil, err
+	}
+	if ms := ModelState(sc, &s); ms != cs {
+		res.Mismatch = &Mismatch{What: "the end states differ", Model: ms, C: cs}
+	}
+	return res, nil
+}
+
+// dropTokens removes the state tokens that start with one of the prefixes.
+func dropTokens(state string, prefixes []string) string {
+	if len(prefixes) == 0 {
+		return state
+	}
+	f := strings.Fields(state)
+	out := f[:0]
+	for _, t := range f {
+		keep := true
+		for _, p := range prefixes {
+			if strings.HasPrefix(t, p) {
+				keep = false
+			}
+		}
+		if keep {
+			out = append(out, t)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// maskAbandoned replaces the abandoned count of the given segment slots'
+// state tokens ("sG:owner/used/abandoned[/marked]") with "*".
+func maskAbandoned(state string, slots []int) string {
+	if len(slots) == 0 {
+		return state
+	}
+	f := strings.Fields(state)
+	for k, t := range f {
+		for _, g := range slots {
+			if rest, ok := strings.CutPrefix(t, fmt.Sprintf("s%d:", g)); ok {
+				parts := strings.Split(rest, "/")
+				if len(parts) >= 3 {
+					parts[2] = "*"
+					f[k] = fmt.Sprintf("s%d:", g) + strings.Join(parts, "/")
+				}
+			}
+		}
+	}
+	return strings.Join(f, " ")
+}
