@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -238,7 +239,7 @@ func TestEffectNotes(t *testing.T) {
 func TestStale(t *testing.T) {
 	b := string(traces.Format(violating(t, header("S1", allocsim.MutBugB))))
 	for _, c := range []struct{ old, new string }{
-		{"model rev=2\n", "model rev=999\n"},
+		{fmt.Sprintf("model rev=%d\n", traces.ModelRev), "model rev=999\n"},
 		{"mimcheck-trace 1\n", "mimcheck-trace 2\n"},
 	} {
 		_, err := traces.Parse("stale", []byte(strings.Replace(b, c.old, c.new, 1)))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"mimcheck/properties"
+	"mimcheck/traces"
 )
 
 // explore runs the command line and returns its exit code and output.
@@ -41,7 +43,7 @@ func TestRunOK(t *testing.T) {
 		t.Fatalf("stdout %q", out)
 	}
 	first, _, _ := strings.Cut(errs, "\n")
-	for _, kv := range []string{"scenario=S1", "source=v2.4.1", "patches=none", "lang=c11", "mutant=none", "abstraction=spin", "strategy=dfs", "seed=", "model-rev=2"} {
+	for _, kv := range []string{"scenario=S1", "source=v2.4.1", "patches=none", "lang=c11", "mutant=none", "abstraction=spin", "strategy=dfs", "seed=", fmt.Sprintf("model-rev=%d", traces.ModelRev)} {
 		if !strings.Contains(first, kv) {
 			t.Errorf("first stderr line %q lacks %s", first, kv)
 		}
@@ -230,7 +232,7 @@ func TestReplayFailures(t *testing.T) {
 		t.Fatalf("tampered --json: exit %d %s", code, out)
 	}
 
-	stale := write("stale.trace", strings.Replace(text, "model rev=2\n", "model rev=999\n", 1))
+	stale := write("stale.trace", strings.Replace(text, fmt.Sprintf("model rev=%d\n", traces.ModelRev), "model rev=999\n", 1))
 	if code, _, errs := explore(t, "replay", stale); code != exitDiverged || !strings.Contains(errs, "stale") {
 		t.Fatalf("stale: exit %d %s", code, errs)
 	}
