@@ -277,7 +277,7 @@ func TestFollowSteps(t *testing.T) {
 			t.Fatal(err)
 		}
 		for seed := uint64(1); seed <= 10; seed++ {
-			r, err := FollowSteps(bin, sc, allocsim.Config{Source: src}, seed, 5000, nil)
+			r, err := FollowSteps(bin, sc, allocsim.Config{Source: src}, seed, 5000, nil, nil)
 			if err != nil {
 				t.Fatalf("%s seed %d: %v", src, seed, err)
 			}

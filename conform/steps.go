@@ -1,6 +1,7 @@
 package conform
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -94,6 +95,12 @@ type StepResult struct {
 	Labels   []string // their labels
 	Schedule []int    // the threads of those steps
 	Mismatch *Mismatch
+	// Crash is how the C code stopped (ErrCrash: an assertion, a
+	// sanitizer report, a segmentation fault) during step Steps-1; nil
+	// when it did not
+	Crash error
+	// Fault is the model's in-step violation at the last step, if any
+	Fault model.FaultCode
 }
 
 // FollowSteps runs the scenario on the model under a seeded schedule of
@@ -106,7 +113,12 @@ type StepResult struct {
 // step must be the step's first shared access, or that is the divergence.
 // After every step after which both sides wait at the same kind of place
 // the states are compared (ModelState). maxSteps bounds the run.
-func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uint64, maxSteps int, cOptions []string) (*StepResult, error) {
+//
+// With schedule non-nil the steps follow it instead (explore conform
+// replay: a trace's schedule), and the run ends with it; a model fault at
+// its last step is the trace's violation, reported in Fault (with what
+// the C code did: Crash, or the states) rather than as a divergence.
+func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uint64, maxSteps int, cOptions []string, schedule []int) (*StepResult, error) {
 	ccfg, err := Config(sc, cfg.Source)
 	if err != nil {
 		return nil, err
@@ -139,7 +151,39 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 		}
 		return res, nil
 	}
-	visible := func(i int) []access {
+	// crashed: the C code stopped inside step res.Steps (counting the one
+	// that is running) of thread i
+	crashed := func(i int, label string, err error) (*StepResult, error) {
+		if !errors.Is(err, ErrCrash) {
+			return nil, err
+		}
+		if len(res.Labels) == res.Steps { // the model has not taken the step yet
+			res.Steps++
+			res.Labels = append(res.Labels, label)
+			res.Schedule = append(res.Schedule, i)
+		}
+		res.Crash = err
+		return res, nil
+	}
+	var visible func(i int) []access
+	// crashedAfter: the C code stopped in thread i's local work after its
+	// step (label), which the model has taken. When the thread's next
+	// model step makes no C-visible access (a plain read the model makes a
+	// step of its own, such as _mi_page_force_abandon's read of
+	// page->capacity) and is the schedule's next step, the crash is that
+	// step's; the model takes it too.
+	crashedAfter := func(i int, label string, err error) (*StepResult, error) {
+		if s.Fault.Code == 0 && !m.Done(&s, i) && len(visible(i)) == 0 &&
+			(schedule == nil || (res.Steps < len(schedule) && schedule[res.Steps] == i)) {
+			next := m.PendingLabel(&s, i)
+			m.Step(&s, i)
+			res.Fault = model.FaultCode(s.Fault.Code)
+			return crashed(i, next, err)
+		}
+		res.Crash = err
+		return res, nil
+	}
+	visible = func(i int) []access {
 		var out []access
 		for _, a := range m.SharedAccesses(&s, i) {
 			if n := cName(a.Loc); n != "" {
@@ -195,13 +239,24 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 			return diverge("at the start: " + d)
 		}
 	}
+	if schedule != nil {
+		maxSteps = len(schedule)
+	}
 	for res.Steps < maxSteps {
 		en := m.Enabled(&s, nil)
 		en = slices.DeleteFunc(en, func(i int) bool { return i >= model.MaxThreads })
 		if len(en) == 0 {
 			break
 		}
-		i := en[rng.IntN(len(en))]
+		var i int
+		if schedule != nil {
+			i = schedule[res.Steps]
+			if !slices.Contains(en, i) {
+				return nil, fmt.Errorf("step %d: T%d cannot step in the model (the trace does not fit this scenario)", res.Steps, i+1)
+			}
+		} else {
+			i = en[rng.IntN(len(en))]
+		}
 		v := visible(i)
 		label := m.PendingLabel(&s, i)
 		// the C side of the step: its shared accesses, in order
@@ -211,11 +266,20 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 					return diverge(fmt.Sprintf("step %d (T%d %s): the model accesses %s, the C code is at %s", res.Steps, i+1, label, a.name, pts[i]))
 				}
 				if err := runC(i); err != nil {
-					return nil, err
+					return crashed(i, label, err)
 				}
 			}
 			if err := runC(i); err != nil {
-				return nil, err
+				if k < len(v)-1 || !errors.Is(err, ErrCrash) {
+					return crashed(i, label, err)
+				}
+				// the step's accesses are made; the C code stopped in the
+				// local work after them
+				m.Step(&s, i)
+				res.Steps++
+				res.Labels = append(res.Labels, label)
+				res.Schedule = append(res.Schedule, i)
+				return crashedAfter(i, label, err)
 			}
 		}
 		m.Step(&s, i)
@@ -223,11 +287,33 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 		res.Labels = append(res.Labels, label)
 		res.Schedule = append(res.Schedule, i)
 		if s.Fault.Code != 0 {
+			res.Fault = model.FaultCode(s.Fault.Code)
+			if schedule != nil && res.Steps == len(schedule) {
+				// the trace's violation: run the thread's C code on through
+				// the rest of the step (its local work) and say what it did
+				if _, err := advance(i); err != nil {
+					return crashed(i, label, err)
+				}
+				cs, err := h.State()
+				if err != nil {
+					return crashed(i, label, err)
+				}
+				res.Mismatch = &Mismatch{What: fmt.Sprintf("step %d (T%d %s): the model reports %s; the C code ran the step", res.Steps-1, i+1, label, res.Fault), Model: ModelState(sc, &s), C: cs}
+				return res, nil
+			}
 			return diverge(fmt.Sprintf("step %d (T%d %s): the model reports %s; the C code ran the step's accesses", res.Steps-1, i+1, label, model.FaultCode(s.Fault.Code)))
 		}
 		d, err := advance(i)
 		if err != nil {
-			return nil, err
+			if !errors.Is(err, ErrCrash) {
+				return nil, err
+			}
+			// the C code stopped in the thread's local work after this
+			// step: when its next model step makes no C-visible access (a
+			// plain read the model makes a step of its own, such as
+			// _mi_page_force_abandon's read of page->capacity) and is the
+			// schedule's next step, the crash is that step's
+			return crashedAfter(i, label, err)
 		}
 		if d != "" {
 			return diverge(fmt.Sprintf("after step %d (T%d %s): %s", res.Steps-1, i+1, label, d))

@@ -39,6 +39,7 @@ The scenario's classes must have a C counterpart (README, conformance):
 
 Example:
   explore conform --scenario scenarios/conform/s1.scn --runs 50
+  explore conform replay TRACE      (explore conform replay -h)
 
 Flags:
 `
@@ -84,6 +85,9 @@ func (l *miOptionList) Set(v string) error {
 }
 
 func cmdConform(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "replay" {
+		return cmdConformReplay(args[1:], stdout, stderr)
+	}
 	f := conformFlags{source: "v2.4.1", flavours: "release,debug,asan", runs: 20, seed: 1, maxPoints: 200000, out: "out"}
 	fs := flag.NewFlagSet("conform", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -180,12 +184,16 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 			steps := 0
 			for k := 0; k < f.runs; k++ {
 				seed := f.seed + uint64(k)
-				r, err := conform.FollowSteps(bin, sc, allocsim.Config{Source: src}, seed, f.maxSteps, f.miOptions)
+				r, err := conform.FollowSteps(bin, sc, allocsim.Config{Source: src}, seed, f.maxSteps, f.miOptions, nil)
 				if err != nil {
 					fmt.Fprintf(stdout, "result=violation source=%s flavour=%s seed=%d error=%q\n", f.source, fl, seed, oneLine(err.Error()))
 					return exitViolation
 				}
 				steps += r.Steps
+				if r.Crash != nil {
+					fmt.Fprintf(stdout, "result=violation source=%s flavour=%s seed=%d step=%d error=%q\n", f.source, fl, seed, r.Steps-1, oneLine(r.Crash.Error()))
+					return exitViolation
+				}
 				if mm := r.Mismatch; mm != nil {
 					fmt.Fprintf(diag, "%s seed %d: %s\n", fl, seed, mm.What)
 					for j := max(0, len(r.Labels)-8); j < len(r.Labels); j++ {

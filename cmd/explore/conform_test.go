@@ -47,3 +47,37 @@ func TestConformRun(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
 }
+
+// TestConformReplayFinding2: the corpus trace of finding 2 on the
+// conformance scenario replays on mimalloc v2.4.1's C code step by step:
+// the debug build with immediate purging stops at the trace's violation
+// step, the capacity read, with a segmentation fault on page 1's capacity
+// (exit 0: the C run follows the trace to its last step); the release
+// build reads zeros and runs on, with the same state as the model's.
+// Bad input: a trace of the spin abstraction has no C counterpart (exit 2).
+func TestConformReplayFinding2(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds mimalloc")
+	}
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc not found")
+	}
+	src := filepath.Join("..", "..", "..", "shared", "third_party", "mimalloc", "v2.4.1")
+	trace := filepath.Join("..", "..", "traces", "testdata", "no-use-after-free--conform-force-abandon.trace")
+	cache := t.TempDir()
+	code, out, errs := explore(t, "conform", "replay", "--mimalloc", src, "--cache", cache, "--flavour", "debug", "--mi-option", "purge_delay=0", trace)
+	if code == exitUsage && strings.Contains(errs, "--mimalloc") {
+		t.Skipf("no mimalloc sources: %s", strings.TrimSpace(errs))
+	}
+	if code != exitOK || !strings.Contains(out, "conforms through step 18; at step 19 (T1 force-abandon.read-capacity) the model reports no-use-after-free and the C code stops: harness: signal 11: access to s0.p1+0xa") {
+		t.Fatalf("debug: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = explore(t, "conform", "replay", "--mimalloc", src, "--cache", cache, "--flavour", "release", trace)
+	if code != exitOK || !strings.Contains(out, "conforms through step 18; step 19 (T1 force-abandon.read-capacity): the model reports use-after-free; the C code ran the step (no crash in this build)") {
+		t.Fatalf("release: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, _, errs = explore(t, "conform", "replay", "--mimalloc", src, "--cache", cache, filepath.Join("..", "..", "traces", "testdata", "span-queue-membership--S1-BUG_B.trace"))
+	if code != exitUsage || !strings.Contains(errs, "has no C counterpart") || strings.Count(errs, "\n") != 1 {
+		t.Errorf("a spin-abstraction trace: exit %d, %s", code, errs)
+	}
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"mimcheck/allocsim"
+	"mimcheck/conform"
+	"mimcheck/traces"
+)
+
+const conformReplayUsage = `usage: explore conform replay FILE [flags]
+
+Runs a saved trace's schedule of model steps on its tag's mimalloc C code
+(built as by explore conform): each step is the C points of the step's
+shared accesses, then the thread's local work; the states are compared
+after every step. Prints "conforms through step N" or the first
+divergence; at the trace's violation step it prints what the C code did
+(a crash, an assertion, a sanitizer report, or the state it ran on to).
+Exits 0 when the C run follows the trace to its last step, 4 on a
+divergence or a C crash before that step, 2 on bad input (a trace whose
+scenario has no C counterpart, a patched or mutated preset, a weak memory
+model: the C code is the tag as it is, run one thread at a time).
+
+Example:
+  explore conform replay --flavour debug --mi-option purge_delay=0 out/no-use-after-free--force-abandon-v2.4.1-none-none.trace
+
+Flags:
+`
+
+func cmdConformReplay(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("conform replay", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	flavour := fs.String("flavour", "debug", "build: release, debug or asan")
+	dir := fs.String("mimalloc", "", "a mimalloc checkout at the trace's tag (default: the shared copy)")
+	cache := fs.String("cache", "", "build directory (default: the user cache directory, mimcheck/conform)")
+	var opts miOptionList
+	fs.Var(&opts, "mi-option", "a mimalloc option of the C run, NAME=VALUE (repeatable)")
+	pos, err := parseArgs(fs, args)
+	if errors.Is(err, errHelp) {
+		printUsage(stdout, conformReplayUsage, fs)
+		return exitOK
+	}
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if len(pos) != 1 {
+		return fail(stderr, usagef("conform replay wants exactly one trace FILE, got %d arguments", len(pos)))
+	}
+	fl, err := conform.ParseFlavour(*flavour)
+	if err != nil {
+		return fail(stderr, usagef("--flavour: %v", err))
+	}
+	data, err := os.ReadFile(pos[0])
+	if err != nil {
+		return fail(stderr, usagef("cannot read trace: %v", err))
+	}
+	tr, err := traces.Parse(pos[0], data)
+	switch {
+	case errors.Is(err, traces.ErrStale):
+		fmt.Fprintf(stderr, "explore: stale: %s\n", oneLine(err.Error()))
+		return exitDiverged
+	case err != nil:
+		return fail(stderr, usagef("%v", err))
+	}
+	switch {
+	case tr.Abstraction != allocsim.Full:
+		return fail(stderr, usagef("trace %s: --abstraction %s has no C counterpart (conformance runs the full model)", pos[0], tr.Abstraction))
+	case tr.Mutant != allocsim.MutNone:
+		return fail(stderr, usagef("trace %s: mutant %s is a model-only defect; the C code is the tag as it is", pos[0], tr.Mutant))
+	case tr.Patches != 0:
+		return fail(stderr, usagef("trace %s: patches %s are not applied to the C code, which is the tag as it is", pos[0], tr.Patches))
+	case !tr.NoMemory && tr.Memory != allocsim.MemSC:
+		return fail(stderr, usagef("trace %s: --memory %s: a weak-memory execution cannot be replayed by a harness that runs one thread at a time", pos[0], tr.Memory))
+	case tr.HarmfulPublish:
+		return fail(stderr, usagef("trace %s: --publish-check harmful goes on where the C code would too; replay the strict trace", pos[0]))
+	}
+	sc, err := tr.LoadScenario()
+	if err != nil {
+		return fail(stderr, usagef("trace %s: %v", pos[0], err))
+	}
+	if _, err := conform.Config(sc, tr.Source); err != nil {
+		return fail(stderr, usagef("%v", err))
+	}
+	src, err := mimallocDir(*dir, tr.Source.String())
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if _, err := exec.LookPath("gcc"); err != nil {
+		return fail(stderr, usagef("conform needs gcc to build mimalloc's C code (not found on PATH)"))
+	}
+	cdir := *cache
+	if cdir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		cdir = filepath.Join(base, "mimcheck", "conform")
+	}
+	bin, err := conform.Build(src, fl, filepath.Join(cdir, tr.Source.String()))
+	if err != nil {
+		return fail(stderr, fmt.Errorf("building %s (%s): %v", tr.Source, fl, err))
+	}
+	schedule := tr.Schedule()
+	r, err := conform.FollowSteps(bin, sc, allocsim.Config{Source: tr.Source, Lang: tr.Lang}, 0, len(schedule), opts, schedule)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	last := len(schedule) - 1
+	crash := func() string { return strings.TrimPrefix(oneLine(r.Crash.Error()), "the C code stopped: ") }
+	fmt.Fprintf(stdout, "trace %s: %d steps, expect %s; C: mimalloc %s (%s)\n", pos[0], len(schedule), expectText(tr), tr.Source, fl)
+	switch {
+	case r.Crash != nil && r.Steps-1 == last && tr.Expect != "":
+		fmt.Fprintf(stdout, "conforms through step %d; at step %d (T%d %s) the model reports %s and the C code stops: %s\n",
+			last-1, last, r.Schedule[last]+1, r.Labels[last], tr.Expect, crash())
+		return exitOK
+	case r.Crash != nil:
+		fmt.Fprintf(stdout, "diverged: the C code stops in step %d (T%d %s), before the trace's end: %s\n",
+			r.Steps-1, r.Schedule[r.Steps-1]+1, r.Labels[r.Steps-1], crash())
+		return exitDiverged
+	case r.Mismatch != nil && r.Fault != 0 && r.Steps-1 == last:
+		fmt.Fprintf(stdout, "conforms through step %d; %s (no crash in this build)\n  model: %s\n  C:     %s\n", last-1, r.Mismatch.What, r.Mismatch.Model, r.Mismatch.C)
+		return exitOK
+	case r.Mismatch != nil:
+		fmt.Fprintf(stdout, "diverged: %s\n  model: %s\n  C:     %s\n", r.Mismatch.What, r.Mismatch.Model, r.Mismatch.C)
+		return exitDiverged
+	}
+	fmt.Fprintf(stdout, "conforms through step %d\n", r.Steps-1)
+	return exitOK
+}
+
+func expectText(tr *traces.Trace) string {
+	if tr.Expect == "" {
+		return "ok"
+	}
+	return "violation " + tr.Expect
+}
