@@ -12,7 +12,9 @@ import (
 // The mapping (documented in the README's conformance section):
 //   - `segments N`: an arena of exactly N segment slots, reserved with
 //     mi_reserve_os_memory_ex, and mi_option_disallow_os_alloc so that
-//     segments come from nowhere else;
+//     segments come from nowhere else; with `memory os`, no arena: each
+//     segment comes from the OS, numbered as the model's slots (the first
+//     free number, in allocation order);
 //   - `slices S`: every normal segment has S slices of 64 KiB (slice 0
 //     holds the segment info), imposed in mi_segment_alloc (see Patches);
 //   - a class of 1 slice and 8 blocks is a small page of 8 KiB blocks; a
@@ -24,8 +26,6 @@ import (
 //     would need 32 KiB blocks, which mimalloc puts on 512 KiB medium pages).
 func Config(sc *allocsim.Scenario, src allocsim.Source) ([]string, error) {
 	switch {
-	case sc.OSMemory:
-		return nil, fmt.Errorf("scenario %s: memory os does not map yet (the harness reserves one arena)", sc.Name)
 	case sc.Stats:
 		return nil, fmt.Errorf("scenario %s: option stats needs a MI_STAT build, which the harness does not make yet", sc.Name)
 	case sc.RetireCycles != 0 && sc.RetireCycles != 16:
@@ -42,6 +42,11 @@ func Config(sc *allocsim.Scenario, src allocsim.Source) ([]string, error) {
 		minLarge = 3
 	}
 	cfg := []string{fmt.Sprintf("segments %d", sc.Segments), fmt.Sprintf("slices %d", sc.Slices)}
+	if sc.OSMemory {
+		// segments from the OS: no arena is reserved, and with
+		// arena_reserve 0 mimalloc allocates each segment from the OS
+		cfg = append(cfg, "memory os")
+	}
 	for k, c := range sc.Classes {
 		switch {
 		case c.Huge:

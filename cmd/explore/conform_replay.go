@@ -125,7 +125,7 @@ func cmdConformReplay(args []string, stdout, stderr io.Writer) int {
 			r.Steps-1, r.Schedule[r.Steps-1]+1, r.Labels[r.Steps-1], crash())
 		return exitDiverged
 	case r.Mismatch != nil && r.Fault != 0 && r.Steps-1 == last:
-		fmt.Fprintf(stdout, "conforms through step %d; %s (no crash in this build)\n  model: %s\n  C:     %s\n", last-1, r.Mismatch.What, r.Mismatch.Model, r.Mismatch.C)
+		fmt.Fprintf(stdout, "conforms through step %d; %s (%s; no crash in this build)\n  model: %s\n  C:     %s\n", last-1, r.Mismatch.What, tr.Expect, r.Mismatch.Model, r.Mismatch.C)
 		return exitOK
 	case r.Mismatch != nil:
 		fmt.Fprintf(stdout, "diverged: %s\n  model: %s\n  C:     %s\n", r.Mismatch.What, r.Mismatch.Model, r.Mismatch.C)

@@ -73,11 +73,35 @@ func TestConformReplayFinding2(t *testing.T) {
 		t.Fatalf("debug: exit %d\n%s\n%s", code, out, errs)
 	}
 	code, out, errs = explore(t, "conform", "replay", "--mimalloc", src, "--cache", cache, "--flavour", "release", trace)
-	if code != exitOK || !strings.Contains(out, "conforms through step 18; step 19 (T1 force-abandon.read-capacity): the model reports use-after-free; the C code ran the step (no crash in this build)") {
+	if code != exitOK || !strings.Contains(out, "conforms through step 18; step 19 (T1 force-abandon.read-capacity): the model reports use-after-free; the C code ran the step (no-use-after-free; no crash in this build)") {
 		t.Fatalf("release: exit %d\n%s\n%s", code, out, errs)
 	}
 	code, _, errs = explore(t, "conform", "replay", "--mimalloc", src, "--cache", cache, filepath.Join("..", "..", "traces", "testdata", "span-queue-membership--S1-BUG_B.trace"))
 	if code != exitUsage || !strings.Contains(errs, "has no C counterpart") || strings.Count(errs, "\n") != 1 {
 		t.Errorf("a spin-abstraction trace: exit %d, %s", code, errs)
+	}
+}
+
+// TestConformReplayFinding1: finding 1 (v2.1.7, OS memory) replays on
+// mimalloc v2.1.7's C code: at the trace's violation step, T2's
+// reclaim-on-free CAS of thread_id, the C state read from mimalloc's own
+// segment shows what the model shows: segment 0 owned by T2 while it still
+// counts an abandoned page (T1 is between its two stores).
+func TestConformReplayFinding1(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds mimalloc")
+	}
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc not found")
+	}
+	src := filepath.Join("..", "..", "..", "shared", "third_party", "mimalloc", "v2.1.7")
+	trace := filepath.Join("..", "..", "traces", "testdata", "unique-claim--conform-os-reclaim-race.trace")
+	code, out, errs := explore(t, "conform", "replay", "--mimalloc", src, "--cache", t.TempDir(), "--flavour", "debug", trace)
+	if code == exitUsage && strings.Contains(errs, "--mimalloc") {
+		t.Skipf("no mimalloc sources: %s", strings.TrimSpace(errs))
+	}
+	if code != exitOK || !strings.Contains(out, "conforms through step 11; step 12 (T2 free.cas-thread-id): the model reports claim-held") ||
+		!strings.Contains(out, "model: state s0:2/1/1 T2:r0=s0.1\n  C:     state s0:2/1/1 T2:r0=s0.1") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
 }

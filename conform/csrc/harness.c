@@ -67,6 +67,34 @@ static bool mailbox_full[MC_MAX_MBOX];
 static int nsegments = 1, nslices = 0;
 size_t mc_segment_slices = 0;   /* read by the patched mi_segment_alloc */
 static mi_arena_id_t arena_id;
+/* memory os: segments come from the OS, not from an arena; they get slot
+   numbers as the model's do (the first free slot, in allocation order) */
+static bool os_mode;
+static mi_segment_t* os_segs[16];
+
+#if defined(__SANITIZE_ADDRESS__)
+__attribute__((no_sanitize_address))
+#endif
+static bool os_seg_live(mi_segment_t* seg) {
+  /* an interior address: _mi_ptr_segment maps p - 1, so the segment's own
+     address would name the segment before it */
+  return seg != NULL && mi_is_in_heap_region((const uint8_t*)seg + 1);
+}
+
+/* the slot of the OS segment holding p, registering it on first sight;
+   -1 when p is in no segment */
+#if defined(__SANITIZE_ADDRESS__)
+__attribute__((no_sanitize_address))
+#endif
+static int os_slot(const void* p) {
+  if (!os_mode || p == NULL || !mi_is_in_heap_region(p)) return -1;
+  mi_segment_t* seg = _mi_ptr_segment(p);
+  for (int g = 0; g < nsegments && g < 16; g++) if (os_segs[g] == seg && os_seg_live(seg)) return g;
+  for (int g = 0; g < nsegments && g < 16; g++) {
+    if (!os_seg_live(os_segs[g])) { os_segs[g] = seg; return g; }
+  }
+  return -1;
+}
 static uint8_t* arena_start;
 static size_t arena_size;
 
@@ -208,10 +236,18 @@ __attribute__((no_sanitize_address))
 static void print_addr(const void* a) {
   const uint8_t* p = (const uint8_t*)a;
   if (p == NULL) { printf("-"); return; }
-  if (arena_start != NULL && p >= arena_start && p < arena_start + arena_size) {
-    size_t off = (size_t)(p - arena_start);
-    size_t g = off / MI_SEGMENT_SIZE;
-    mi_segment_t* seg = (mi_segment_t*)(arena_start + g * MI_SEGMENT_SIZE);
+  int og = os_slot(p);
+  if (og >= 0 || (arena_start != NULL && p >= arena_start && p < arena_start + arena_size)) {
+    size_t g;
+    mi_segment_t* seg;
+    size_t off;
+    if (og >= 0) {
+      g = (size_t)og; seg = os_segs[og]; off = (size_t)(p - (const uint8_t*)seg);
+    } else {
+      off = (size_t)(p - arena_start);
+      g = off / MI_SEGMENT_SIZE;
+      seg = (mi_segment_t*)(arena_start + g * MI_SEGMENT_SIZE);
+    }
     if (p == (const uint8_t*)&seg->thread_id) { printf("s%zu.thread_id", g); return; }
     const uint8_t* s0 = (const uint8_t*)&seg->slices[0];
     if (p >= s0 && p < s0 + sizeof(mi_slice_t) * (MI_SLICES_PER_SEGMENT + 1)) {
@@ -274,7 +310,10 @@ static void print_block(const char* kind, int n, int r, void* p) {
   }
   const uint8_t* b = (const uint8_t*)p;
   if (r >= 0) printf("%s%d:r%d=", kind, n, r); else printf("%s%d=", kind, n);
-  if (arena_start != NULL && b >= arena_start && b < arena_start + arena_size) {
+  int og = os_slot(b);
+  if (og >= 0) {
+    printf("s%d.%zu", og, (size_t)(b - (const uint8_t*)os_segs[og]) / MI_SEGMENT_SLICE_SIZE);
+  } else if (arena_start != NULL && b >= arena_start && b < arena_start + arena_size) {
     size_t off = (size_t)(b - arena_start);
     printf("s%zu.%zu", off / MI_SEGMENT_SIZE, (off % MI_SEGMENT_SIZE) / MI_SEGMENT_SLICE_SIZE);
   } else {
@@ -292,6 +331,23 @@ __attribute__((no_sanitize_address))
 #endif
 static void print_state(void) {
   printf("state");
+  if (os_mode) {
+    /* segments not met at a point yet (mimalloc enters a segment in its
+       segment map at the end of mi_segment_alloc) are met through the
+       blocks the program holds */
+    for (int i = 0; i < nthreads; i++) for (int r = 0; r < MC_MAX_REGS; r++) (void)os_slot(threads[i].regs[r]);
+    for (int k = 0; k < MC_MAX_MBOX; k++) if (mailbox_full[k]) (void)os_slot(mailbox[k]);
+    for (int g = 0; g < nsegments && g < 16; g++) {
+      mi_segment_t* s = os_segs[g];
+      if (!os_seg_live(s)) { printf(" s%d:-", g); continue; }
+      size_t tid = mi_atomic_load_relaxed(&s->thread_id);
+      int owner = -1;
+      for (int i = 0; i < nthreads; i++) if (tids[i] != 0 && tids[i] == tid) owner = i + 1;
+      if (tid == 0) owner = 0;
+      printf(" s%d:%d/%zu/%zu", g, owner, s->used, s->abandoned);
+    }
+    goto blocks;
+  }
   mi_arena_t* arena = mi_atomic_load_ptr_relaxed(mi_arena_t, &mi_arenas[mi_arena_id_index(arena_id)]);
   for (int g = 0; g < nsegments; g++) {
     mi_segment_t* s = (mi_segment_t*)(arena_start + (size_t)g * MI_SEGMENT_SIZE);
@@ -304,6 +360,7 @@ static void print_state(void) {
     if (tid == 0) owner = 0;
     printf(" s%d:%d/%zu/%zu%s", g, owner, s->used, s->abandoned, marked ? "/marked" : "");
   }
+blocks:
   /* the blocks the program holds: slot.slice of each block's page */
   for (int i = 0; i < nthreads; i++) {
     for (int r = 0; r < MC_MAX_REGS; r++) {
@@ -378,6 +435,10 @@ int main(void) {
     } else if (strcmp(word, "slices") == 0) {
       if (sscanf(line, "slices %d", &nslices) != 1) die("bad slices", line);
       mc_segment_slices = (size_t)nslices;
+    } else if (strcmp(word, "memory") == 0) {
+      char kind[16];
+      if (sscanf(line, "memory %15s", kind) != 1 || (strcmp(kind, "os") != 0 && strcmp(kind, "arena") != 0)) die("bad memory", line);
+      os_mode = strcmp(kind, "os") == 0;
     } else if (strcmp(word, "class") == 0) {
       /* a page of SLICES slices holding BLOCKS blocks: one slice of 8
          blocks is a small page (8 KiB blocks); k >= 2 slices with one block
@@ -429,10 +490,12 @@ int main(void) {
         sigaction(SIGSEGV, &sa, NULL); sigaction(SIGBUS, &sa, NULL); }
 #endif
       mi_option_set(mi_option_arena_reserve, 0);
-      mi_option_set(mi_option_disallow_os_alloc, 1);
-      if (mi_reserve_os_memory_ex((size_t)nsegments * MI_SEGMENT_SIZE, true, false, false, &arena_id) != 0) die("cannot reserve the arena", line);
-      arena_start = (uint8_t*)mi_arena_area(arena_id, &arena_size);
-      if (arena_start == NULL) die("no arena area", line);
+      if (!os_mode) {
+        mi_option_set(mi_option_disallow_os_alloc, 1);
+        if (mi_reserve_os_memory_ex((size_t)nsegments * MI_SEGMENT_SIZE, true, false, false, &arena_id) != 0) die("cannot reserve the arena", line);
+        arena_start = (uint8_t*)mi_arena_area(arena_id, &arena_size);
+        if (arena_start == NULL) die("no arena area", line);
+      }
       for (int i = 0; i < nthreads; i++) {
         if (pthread_create(&threads[i].th, NULL, scenario_thread, (void*)(intptr_t)i) != 0) die("pthread_create", line);
       }
