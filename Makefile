@@ -14,14 +14,11 @@ explore: build
 	./bin/explore matrix --out out
 
 ## conform: mimalloc's C code against the model (README "Conformance"; needs
-## gcc and the shared mimalloc sources): for every conformance scenario that
-## maps at a tag, 100 seeded C schedules in each build, 100 operation
-## schedules compared and 100 step schedules followed. handoff.scn is
-## compared but not followed (a known divergence in the order an exiting
-## thread drains its delayed list; README). Not part of make test.
-CONFORM_RUNS ?= 100
+## gcc and the shared mimalloc sources; scripts/conform.sh). Not part of make test.
 conform: build
-	@set -e; for t in v2.4.1 v2.3.0 v2.1.7; do 	  for f in s1 s1-m3 s2 handoff; do 	    [ "$$f/$$t" = "s1/v2.1.7" ] && continue; 	    ./bin/explore conform --scenario scenarios/conform/$$f.scn --source $$t --runs $(CONFORM_RUNS) --quiet; 	    ./bin/explore conform --scenario scenarios/conform/$$f.scn --source $$t --runs $(CONFORM_RUNS) --compare --flavour release --quiet; 	    [ $$f = handoff ] || ./bin/explore conform --scenario scenarios/conform/$$f.scn --source $$t --runs $(CONFORM_RUNS) --follow --flavour release --quiet; 	  done; 	done
+	RUNS=$(CONFORM_RUNS) scripts/conform.sh
+
+CONFORM_RUNS ?= 100
 
 ## memory-matrix: S1 and S2 under every source, patch set, language mode
 ## and memory model (216 runs, a few minutes; README "What the checker says").
