@@ -91,6 +91,19 @@ func envOf(t *testing.T, def int) propEnv {
 	return e
 }
 
+// knownFinding reports whether err is a known finding that the generated
+// workloads reach without the configurations of MIMCHECK_FINDINGS: finding
+// 5 (README: after a force reclaim a thread allocates a fresh segment whose
+// span it does not use, a live segment with no page; reached at every tag
+// by workloads with many allocations). With MIMCHECK_FINDINGS=1 it counts.
+func knownFinding(e propEnv, err error) bool {
+	if e.gc.KnownFindings {
+		return false
+	}
+	inv, detail := traces.ViolationOf(err)
+	return inv == "segment-used-count" && strings.Contains(detail, "is live with no page")
+}
+
 // failure is the last failing case seen (gopter's shrinking ends on the
 // smallest one).
 type failure struct {
@@ -230,7 +243,7 @@ func TestPropNoViolation(t *testing.T) {
 			return "" // not a valid case (a shrinker went too far)
 		}
 		ex := properties.Execute(traces.NewSystem(m), sc, nil)
-		if ex.Err != nil {
+		if ex.Err != nil && !knownFinding(e, ex.Err) {
 			return fmt.Sprintf("after %d steps (%d switches): %v", len(ex.Threads), properties.Switches(ex.Threads), ex.Err)
 		}
 		return ""
@@ -274,7 +287,7 @@ func TestPropSerialRefinement(t *testing.T) {
 		if mismatch != nil {
 			return mismatch.Error()
 		}
-		if ex.Err != nil {
+		if ex.Err != nil && !knownFinding(e, ex.Err) {
 			return "serial run: " + ex.Err.Error()
 		}
 		return ""
