@@ -90,7 +90,7 @@ func CompareOps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uin
 	if err != nil {
 		return nil, err
 	}
-	ccfg = append(ccfg[:2:2], append(append([]string{}, cOptions...), ccfg[2:]...)...)
+	ccfg = WithOptions(ccfg, cOptions)
 	cfg.Scenario = sc
 	cfg.NoRaces = true
 	cfg.Memory = allocsim.MemSC

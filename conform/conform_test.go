@@ -225,7 +225,7 @@ func TestFinding2OnC(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg = append(cfg[:2:2], append([]string{"option purge_delay 0"}, cfg[2:]...)...)
+		cfg = WithOptions(cfg, []string{"option purge_delay 0"})
 		r := RunRandom(bin, cfg, c.seed, 200000)
 		if r.Err == nil || !strings.Contains(r.Err.Error(), "signal 11: access to s0.p1+0xa by T1") || !strings.Contains(r.Err.Error(), "(operation 3)") {
 			t.Errorf("%s seed %d: %v, want a segmentation fault on the capacity of page 1 of slot 0", c.src, c.seed, r.Err)

@@ -93,3 +93,15 @@ func Config(sc *allocsim.Scenario, src allocsim.Source) ([]string, error) {
 	}
 	return cfg, nil
 }
+
+// WithOptions returns the configuration lines cfg with the mimalloc option
+// lines opts ("option NAME VALUE") added after the geometry lines, where
+// the harness reads options.
+func WithOptions(cfg, opts []string) []string {
+	if len(opts) == 0 {
+		return cfg
+	}
+	out := append([]string{}, cfg[:2]...)
+	out = append(out, opts...)
+	return append(out, cfg[2:]...)
+}

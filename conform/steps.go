@@ -123,7 +123,7 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 	if err != nil {
 		return nil, err
 	}
-	ccfg = append(ccfg[:2:2], append(append([]string{}, cOptions...), ccfg[2:]...)...)
+	ccfg = WithOptions(ccfg, cOptions)
 	cfg.Scenario = sc
 	cfg.NoRaces = false // the step's accesses come from the memory-model plan
 	cfg.Memory = allocsim.MemSC

@@ -152,7 +152,7 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, usagef("%v", err))
 	}
-	cfg = append(cfg[:2:2], append(append([]string{}, f.miOptions...), cfg[2:]...)...)
+	cfg = conform.WithOptions(cfg, f.miOptions)
 	dir, err := mimallocDir(f.mimalloc, f.source)
 	if err != nil {
 		return fail(stderr, err)
@@ -160,14 +160,7 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 	if _, err := exec.LookPath("gcc"); err != nil {
 		return fail(stderr, usagef("conform needs gcc to build mimalloc's C code (not found on PATH)"))
 	}
-	cache := f.cache
-	if cache == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			base = os.TempDir()
-		}
-		cache = filepath.Join(base, "mimcheck", "conform")
-	}
+	cache := conformCache(f.cache)
 	diag := stderr
 	if f.quiet {
 		diag = io.Discard
@@ -297,4 +290,17 @@ func writeConformLog(dir, scen, src string, fl conform.Flavour, seed uint64, r *
 	path := filepath.Join(dir, fmt.Sprintf("conform--%s-%s-%s-seed%d.log", fileSafe(scen), src, fl, seed))
 	text := fmt.Sprintf("# explore conform: %s %s %s seed %d\n# error: %s\n%s", scen, src, fl, seed, oneLine(r.Err.Error()), r.LogText())
 	return path, os.WriteFile(path, []byte(text), 0o644)
+}
+
+// conformCache is the build directory: --cache, or mimcheck/conform in the
+// user cache directory.
+func conformCache(flagDir string) string {
+	if flagDir != "" {
+		return flagDir
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "mimcheck", "conform")
 }

@@ -42,6 +42,7 @@ func cmdConformReplay(args []string, stdout, stderr io.Writer) int {
 	cache := fs.String("cache", "", "build directory (default: the user cache directory, mimcheck/conform)")
 	var opts miOptionList
 	fs.Var(&opts, "mi-option", "a mimalloc option of the C run, NAME=VALUE (repeatable)")
+	asJSON := fs.Bool("json", false, "print one JSON object on stdout instead of the text")
 	pos, err := parseArgs(fs, args)
 	if errors.Is(err, errHelp) {
 		printUsage(stdout, conformReplayUsage, fs)
@@ -95,15 +96,7 @@ func cmdConformReplay(args []string, stdout, stderr io.Writer) int {
 	if _, err := exec.LookPath("gcc"); err != nil {
 		return fail(stderr, usagef("conform needs gcc to build mimalloc's C code (not found on PATH)"))
 	}
-	cdir := *cache
-	if cdir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			base = os.TempDir()
-		}
-		cdir = filepath.Join(base, "mimcheck", "conform")
-	}
-	bin, err := conform.Build(src, fl, filepath.Join(cdir, tr.Source.String()))
+	bin, err := conform.Build(src, fl, filepath.Join(conformCache(*cache), tr.Source.String()))
 	if err != nil {
 		return fail(stderr, fmt.Errorf("building %s (%s): %v", tr.Source, fl, err))
 	}
@@ -114,25 +107,59 @@ func cmdConformReplay(args []string, stdout, stderr io.Writer) int {
 	}
 	last := len(schedule) - 1
 	crash := func() string { return strings.TrimPrefix(oneLine(r.Crash.Error()), "the C code stopped: ") }
-	fmt.Fprintf(stdout, "trace %s: %d steps, expect %s; C: mimalloc %s (%s)\n", pos[0], len(schedule), expectText(tr), tr.Source, fl)
+	j := jsonConformReplay{Trace: pos[0], Source: tr.Source.String(), Flavour: string(fl), Steps: len(schedule),
+		Expect: expectText(tr), Through: -1, Step: -1}
+	code := exitOK
+	var text string
 	switch {
 	case r.Crash != nil && r.Steps-1 == last && tr.Expect != "":
-		fmt.Fprintf(stdout, "conforms through step %d; at step %d (T%d %s) the model reports %s and the C code stops: %s\n",
+		j.Verdict, j.Through, j.Step, j.Label, j.CStop = "reproduced", last-1, last, r.Labels[last], crash()
+		text = fmt.Sprintf("conforms through step %d; at step %d (T%d %s) the model reports %s and the C code stops: %s\n",
 			last-1, last, r.Schedule[last]+1, r.Labels[last], tr.Expect, crash())
-		return exitOK
 	case r.Crash != nil:
-		fmt.Fprintf(stdout, "diverged: the C code stops in step %d (T%d %s), before the trace's end: %s\n",
+		j.Verdict, j.Through, j.Step, j.Label, j.CStop = "diverged", r.Steps-2, r.Steps-1, r.Labels[r.Steps-1], crash()
+		text = fmt.Sprintf("diverged: the C code stops in step %d (T%d %s), before the trace's end: %s\n",
 			r.Steps-1, r.Schedule[r.Steps-1]+1, r.Labels[r.Steps-1], crash())
-		return exitDiverged
+		code = exitDiverged
 	case r.Mismatch != nil && r.Fault != 0 && r.Steps-1 == last:
-		fmt.Fprintf(stdout, "conforms through step %d; %s (%s; no crash in this build)\n  model: %s\n  C:     %s\n", last-1, r.Mismatch.What, tr.Expect, r.Mismatch.Model, r.Mismatch.C)
-		return exitOK
+		j.Verdict, j.Through, j.Step, j.Label = "reproduced", last-1, last, r.Labels[last]
+		j.ModelState, j.CState = r.Mismatch.Model, r.Mismatch.C
+		text = fmt.Sprintf("conforms through step %d; %s (%s; no crash in this build)\n  model: %s\n  C:     %s\n", last-1, r.Mismatch.What, tr.Expect, r.Mismatch.Model, r.Mismatch.C)
 	case r.Mismatch != nil:
-		fmt.Fprintf(stdout, "diverged: %s\n  model: %s\n  C:     %s\n", r.Mismatch.What, r.Mismatch.Model, r.Mismatch.C)
-		return exitDiverged
+		j.Verdict, j.Through, j.Step, j.Divergence = "diverged", r.Steps-2, r.Steps-1, r.Mismatch.What
+		j.ModelState, j.CState = r.Mismatch.Model, r.Mismatch.C
+		text = fmt.Sprintf("diverged: %s\n  model: %s\n  C:     %s\n", r.Mismatch.What, r.Mismatch.Model, r.Mismatch.C)
+		code = exitDiverged
+	default:
+		j.Verdict, j.Through = "conforms", r.Steps-1
+		text = fmt.Sprintf("conforms through step %d\n", r.Steps-1)
 	}
-	fmt.Fprintf(stdout, "conforms through step %d\n", r.Steps-1)
-	return exitOK
+	if *asJSON {
+		if err := writeJSON(stdout, j); err != nil {
+			return fail(stderr, err)
+		}
+		return code
+	}
+	fmt.Fprintf(stdout, "trace %s: %d steps, expect %s; C: mimalloc %s (%s)\n", pos[0], len(schedule), expectText(tr), tr.Source, fl)
+	fmt.Fprint(stdout, text)
+	return code
+}
+
+// jsonConformReplay is the --json object of explore conform replay.
+type jsonConformReplay struct {
+	Verdict    string `json:"verdict"` // conforms, reproduced (the C run reaches the trace's violation step), diverged
+	Trace      string `json:"trace"`
+	Source     string `json:"source"`
+	Flavour    string `json:"flavour"`
+	Steps      int    `json:"steps"`
+	Expect     string `json:"expect"`
+	Through    int    `json:"conforms_through"` // the last step after which C and the model agree; -1 none
+	Step       int    `json:"step"`             // the violation or divergence step; -1 none
+	Label      string `json:"label"`
+	CStop      string `json:"c_stop"` // how the C code stopped (a crash, an assertion, a sanitizer report)
+	Divergence string `json:"divergence"`
+	ModelState string `json:"model_state"`
+	CState     string `json:"c_state"`
 }
 
 func expectText(tr *traces.Trace) string {

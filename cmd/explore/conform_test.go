@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -103,5 +104,13 @@ func TestConformReplayFinding1(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "conforms through step 11; step 12 (T2 free.cas-thread-id): the model reports claim-held") ||
 		!strings.Contains(out, "model: state s0:2/1/1 T2:r0=s0.1\n  C:     state s0:2/1/1 T2:r0=s0.1") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, _ = explore(t, "conform", "replay", "--json", "--mimalloc", src, "--cache", t.TempDir(), "--flavour", "release", trace)
+	var j jsonConformReplay
+	if err := json.Unmarshal([]byte(out), &j); err != nil || code != exitOK {
+		t.Fatalf("--json: exit %d, %v\n%s", code, err, out)
+	}
+	if j.Verdict != "reproduced" || j.Through != 11 || j.Step != 12 || j.CState != j.ModelState || j.CState != "state s0:2/1/1 T2:r0=s0.1" {
+		t.Errorf("--json: %+v", j)
 	}
 }
