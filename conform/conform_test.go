@@ -94,7 +94,7 @@ func TestConfigMapping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"segments 1", "slices 5", "class 0 1 8", "class 1 2 1", "option abandoned_reclaim_on_free 1",
+	want := []string{"segments 1", "slices 5", "class 0 1 8", "class 1 2 1", "option abandoned_reclaim_on_free 1", "option purge_delay -1",
 		"thread m0=0 m1=1 send:0>0 free:1 exit", "thread init recv:0<0 free:0 exit"}
 	if strings.Join(cfg, "\n") != strings.Join(want, "\n") {
 		t.Errorf("config\n%s\nwant\n%s", strings.Join(cfg, "\n"), strings.Join(want, "\n"))

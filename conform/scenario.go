@@ -2,6 +2,7 @@ package conform
 
 import (
 	"fmt"
+	"strings"
 
 	"mimcheck/allocsim"
 )
@@ -65,6 +66,11 @@ func Config(sc *allocsim.Scenario, src allocsim.Source) ([]string, error) {
 	if sc.TargetSegments != 0 {
 		cfg = append(cfg, fmt.Sprintf("option target_segments_per_thread %d", sc.TargetSegments))
 	}
+	// no purging (the model has none): a delayed purge compares deadlines
+	// with the clock, which would make a run depend on time, not only on
+	// its schedule (--mi-option purge_delay=0 purges at once, which does
+	// not depend on time either)
+	cfg = append(cfg, "option purge_delay -1")
 	for t, prog := range sc.Threads {
 		l := "thread"
 		for _, op := range prog {
@@ -95,13 +101,20 @@ func Config(sc *allocsim.Scenario, src allocsim.Source) ([]string, error) {
 }
 
 // WithOptions returns the configuration lines cfg with the mimalloc option
-// lines opts ("option NAME VALUE") added after the geometry lines, where
-// the harness reads options.
+// lines opts ("option NAME VALUE") added before the threads, after the
+// scenario's own options (a later line sets the option again).
 func WithOptions(cfg, opts []string) []string {
 	if len(opts) == 0 {
 		return cfg
 	}
-	out := append([]string{}, cfg[:2]...)
+	k := len(cfg)
+	for i, l := range cfg {
+		if strings.HasPrefix(l, "thread") {
+			k = i
+			break
+		}
+	}
+	out := append([]string{}, cfg[:k]...)
 	out = append(out, opts...)
-	return append(out, cfg[2:]...)
+	return append(out, cfg[k:]...)
 }
