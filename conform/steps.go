@@ -385,6 +385,9 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 			}
 			if ms != norm(cs) {
 				res.Mismatch = &Mismatch{What: fmt.Sprintf("after step %d (T%d %s) the states differ", res.Steps-1, i+1, label), Model: ms, C: first}
+				for j := range hist {
+					res.Mismatch.LastC = append(res.Mismatch.LastC, hist[j]...)
+				}
 				return res, nil
 			}
 		}
