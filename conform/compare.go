@@ -60,12 +60,11 @@ func ModelState(sc *allocsim.Scenario, s *model.State) string {
 
 // Mismatch is where the model and the C code disagree.
 type Mismatch struct {
-	Ops    []int   // the operation schedule up to the disagreement (thread indexes)
-	What   string  // what differs
-	Model  string  // the model's state
-	C      string  // the C code's state
-	Points int     // scheduling points the C code ran
-	LastC  []Point // the C points of the last operation
+	Ops   []int   // the operation schedule up to the disagreement (thread indexes)
+	What  string  // what differs
+	Model string  // the model's state
+	C     string  // the C code's state
+	LastC []Point // the C points of the last operation (of each thread's last steps, for FollowSteps)
 }
 
 func (m *Mismatch) Error() string {
@@ -86,20 +85,7 @@ func (m *Mismatch) Error() string {
 // disagreement, nil when there is none, or an error when a side cannot
 // run.
 func CompareOps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uint64, cOptions []string) (*Mismatch, error) {
-	ccfg, err := Config(sc, cfg.Source)
-	if err != nil {
-		return nil, err
-	}
-	ccfg = WithOptions(ccfg, cOptions)
-	cfg.Scenario = sc
-	cfg.NoRaces = true
-	cfg.Memory = allocsim.MemSC
-	m, err := allocsim.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	s := m.Init()
-	h, pts, err := Start(bin, ccfg)
+	m, s, h, pts, err := startBoth(bin, sc, cfg, cOptions, false)
 	if err != nil {
 		return nil, err
 	}
@@ -107,13 +93,12 @@ func CompareOps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uin
 	rng := rand.New(rand.NewPCG(seed, 0x636f6d70617265))
 	var ops []int
 	var last []Point
-	points := 0
 	mismatch := func(what string) (*Mismatch, error) {
 		cs, err := h.State()
 		if err != nil {
 			return nil, err
 		}
-		return &Mismatch{Ops: ops, What: what, Model: ModelState(sc, &s), C: cs, Points: points, LastC: last}, nil
+		return &Mismatch{Ops: ops, What: what, Model: ModelState(sc, &s), C: cs, LastC: last}, nil
 	}
 	// align brings thread i's two sides to the same operation: work that
 	// is local in the model (init, a free into the thread's own page, ...)
@@ -145,7 +130,6 @@ func CompareOps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uin
 				if pts[i], err = h.Run(i); err != nil {
 					return err
 				}
-				points++
 			}
 		}
 	}
@@ -159,9 +143,9 @@ func CompareOps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uin
 		var can []int
 		for i := range sc.Threads {
 			mOK := slices.Contains(en, i)
-			cOK := enabled(pts[i], map[int]bool{})
-			if k, send, ok := pts[i].Mailbox(); ok {
-				cOK = send == (s.Mailbox[k] == 0)
+			cOK := !pts[i].Done
+			if k, send, ok := pts[i].Mailbox(); ok && cOK {
+				cOK = send == (s.Mailbox[k] == 0) // the model's mailboxes are the C side's too
 			}
 			if mOK != cOK {
 				return mismatch(fmt.Sprintf("T%d can start its operation %d in the %s only", i+1, s.Threads[i].Op, map[bool]string{true: "model", false: "C code"}[mOK]))
@@ -190,7 +174,6 @@ func CompareOps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uin
 				if pts[i], err = h.Run(i); err != nil {
 					return nil, err
 				}
-				points++
 			}
 			return mismatch(fmt.Sprintf("the model reports %s by T%d in T%d's operation %d; the C code ran the operation", model.FaultCode(s.Fault.Code), s.Fault.Thread, i+1, k))
 		}
@@ -208,7 +191,30 @@ func CompareOps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uin
 		return nil, err
 	}
 	if ms := ModelState(sc, &s); ms != cs {
-		return &Mismatch{Ops: ops, What: "the end states differ", Model: ms, C: cs, Points: points}, nil
+		return &Mismatch{Ops: ops, What: "the end states differ", Model: ms, C: cs}, nil
 	}
 	return nil, nil
+}
+
+// startBoth builds the model of sc under cfg (sequentially consistent;
+// races tracked when the steps' accesses are needed) and starts the
+// harness on the same scenario with the mimalloc options cOptions; both
+// wait at their first shared access.
+func startBoth(bin string, sc *allocsim.Scenario, cfg allocsim.Config, cOptions []string, races bool) (*allocsim.Sim, model.State, *Harness, []Point, error) {
+	ccfg, err := Config(sc, cfg.Source)
+	if err != nil {
+		return nil, model.State{}, nil, nil, err
+	}
+	cfg.Scenario = sc
+	cfg.NoRaces = !races
+	cfg.Memory = allocsim.MemSC
+	m, err := allocsim.New(cfg)
+	if err != nil {
+		return nil, model.State{}, nil, nil, err
+	}
+	h, pts, err := Start(bin, WithOptions(ccfg, cOptions))
+	if err != nil {
+		return nil, model.State{}, nil, nil, err
+	}
+	return m, m.Init(), h, pts, nil
 }

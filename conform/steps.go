@@ -119,20 +119,8 @@ type StepResult struct {
 // its last step is the trace's violation, reported in Fault (with what
 // the C code did: Crash, or the states) rather than as a divergence.
 func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uint64, maxSteps int, cOptions []string, schedule []int) (*StepResult, error) {
-	ccfg, err := Config(sc, cfg.Source)
-	if err != nil {
-		return nil, err
-	}
-	ccfg = WithOptions(ccfg, cOptions)
-	cfg.Scenario = sc
-	cfg.NoRaces = false // the step's accesses come from the memory-model plan
-	cfg.Memory = allocsim.MemSC
-	m, err := allocsim.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	s := m.Init()
-	h, pts, err := Start(bin, ccfg)
+	// races tracked: the steps' accesses come from the memory-model plan
+	m, s, h, pts, err := startBoth(bin, sc, cfg, cOptions, true)
 	if err != nil {
 		return nil, err
 	}

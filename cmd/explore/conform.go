@@ -35,7 +35,7 @@ run under the same schedule of model steps and the states are compared
 after every step (exit 4 on a divergence).
 
 The scenario's classes must have a C counterpart (README, conformance):
-1 slice with 8 blocks, or k >= 2 slices with 1 block, or huge.
+1 slice with 8 blocks, or k >= 2 slices with 1 block (k >= 3 at v2.1.7), or huge.
 
 Example:
   explore conform --scenario scenarios/conform/s1.scn --runs 50

@@ -32,13 +32,7 @@ func TestConformUsage(t *testing.T) {
 // TestConformRun: a conformance run on mimalloc's C code (release build)
 // ends with result=ok and exit 0; skipped without gcc or the sources.
 func TestConformRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds mimalloc")
-	}
-	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("gcc not found")
-	}
-	src := filepath.Join("..", "..", "..", "shared", "third_party", "mimalloc", "v2.4.1")
+	src := needC(t, "v2.4.1")
 	code, out, errs := explore(t, "conform", "--scenario", filepath.Join("..", "..", "scenarios", "conform", "s1-m3.scn"),
 		"--mimalloc", src, "--flavour", "release", "--runs", "3", "--cache", t.TempDir(), "--quiet")
 	if code == exitUsage && strings.Contains(errs, "--mimalloc") {
@@ -57,13 +51,7 @@ func TestConformRun(t *testing.T) {
 // build reads zeros and runs on, with the same state as the model's.
 // Bad input: a trace of the spin abstraction has no C counterpart (exit 2).
 func TestConformReplayFinding2(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds mimalloc")
-	}
-	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("gcc not found")
-	}
-	src := filepath.Join("..", "..", "..", "shared", "third_party", "mimalloc", "v2.4.1")
+	src := needC(t, "v2.4.1")
 	trace := filepath.Join("..", "..", "traces", "testdata", "no-use-after-free--conform-force-abandon.trace")
 	cache := t.TempDir()
 	code, out, errs := explore(t, "conform", "replay", "--mimalloc", src, "--cache", cache, "--flavour", "debug", "--mi-option", "purge_delay=0", trace)
@@ -89,13 +77,7 @@ func TestConformReplayFinding2(t *testing.T) {
 // segment shows what the model shows: segment 0 owned by T2 while it still
 // counts an abandoned page (T1 is between its two stores).
 func TestConformReplayFinding1(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds mimalloc")
-	}
-	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("gcc not found")
-	}
-	src := filepath.Join("..", "..", "..", "shared", "third_party", "mimalloc", "v2.1.7")
+	src := needC(t, "v2.1.7")
 	trace := filepath.Join("..", "..", "traces", "testdata", "unique-claim--conform-os-reclaim-race.trace")
 	code, out, errs := explore(t, "conform", "replay", "--mimalloc", src, "--cache", t.TempDir(), "--flavour", "debug", trace)
 	if code == exitUsage && strings.Contains(errs, "--mimalloc") {
@@ -113,4 +95,18 @@ func TestConformReplayFinding1(t *testing.T) {
 	if j.Verdict != "reproduced" || j.Through != 11 || j.Step != 12 || j.CState != j.ModelState || j.CState != "state s0:2/1/1 T2:r0=s0.1" {
 		t.Errorf("--json: %+v", j)
 	}
+}
+
+// needC skips a test that builds mimalloc without gcc (or under -short) and
+// returns the shared sources of tag (a missing directory is reported by the
+// command itself, and the test skips on that).
+func needC(t *testing.T, tag string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds mimalloc")
+	}
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc not found")
+	}
+	return filepath.Join("..", "..", "..", "shared", "third_party", "mimalloc", tag)
 }

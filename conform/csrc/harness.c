@@ -11,7 +11,7 @@
    gives the same run, byte for byte.
 
    Protocol (lines; stdin from the Go driver, stdout back):
-     in:  segments N | slices N | class K SLICES BLOCKS | option NAME VALUE |
+     in:  segments N | slices N | memory os | class K SLICES BLOCKS | option NAME VALUE |
           thread T OP... (ops: mR=K free:fR send:R>K recv:R<K collect
           force init exit) | start | run T | state | quit
      out: ready | at T KIND ADDR FILE:LINE | done T | state ... | bye
@@ -118,7 +118,6 @@ static const char* kind_name(int k) {
     case MC_UNLOCK: op = "unlock"; break;
     case MC_SEND: op = "send"; break;
     case MC_RECV: op = "recv"; break;
-    case MC_START: op = "start"; break;
   }
   const char* mo = "";
   switch (k & MC_MO_MASK) {
