@@ -94,11 +94,11 @@ func CompareOps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uin
 	var ops []int
 	var last []Point
 	mismatch := func(what string) (*Mismatch, error) {
-		cs, err := h.State()
-		if err != nil {
-			return nil, err
+		mm, err := snapshot(h, sc, &s, what)
+		if mm != nil {
+			mm.Ops, mm.LastC = ops, last
 		}
-		return &Mismatch{Ops: ops, What: what, Model: ModelState(sc, &s), C: cs, LastC: last}, nil
+		return mm, err
 	}
 	// align brings thread i's two sides to the same operation: work that
 	// is local in the model (init, a free into the thread's own page, ...)
@@ -186,14 +186,31 @@ func CompareOps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uin
 			return mismatch(fmt.Sprintf("T%d is stuck (model done %v, C done %v)", i+1, m.Done(&s, i), pts[i].Done))
 		}
 	}
+	mm, err := endMismatch(h, sc, &s)
+	if mm != nil {
+		mm.Ops = ops
+	}
+	return mm, err
+}
+
+// snapshot is a Mismatch saying what, with both sides' states as they are
+// now.
+func snapshot(h *Harness, sc *allocsim.Scenario, s *model.State, what string) (*Mismatch, error) {
 	cs, err := h.State()
 	if err != nil {
 		return nil, err
 	}
-	if ms := ModelState(sc, &s); ms != cs {
-		return &Mismatch{Ops: ops, What: "the end states differ", Model: ms, C: cs}, nil
+	return &Mismatch{What: what, Model: ModelState(sc, s), C: cs}, nil
+}
+
+// endMismatch compares the end states of a run both sides finished: nil
+// when they agree.
+func endMismatch(h *Harness, sc *allocsim.Scenario, s *model.State) (*Mismatch, error) {
+	mm, err := snapshot(h, sc, s, "the end states differ")
+	if err != nil || mm.Model == mm.C {
+		return nil, err
 	}
-	return nil, nil
+	return mm, nil
 }
 
 // startBoth builds the model of sc under cfg (sequentially consistent;

@@ -128,16 +128,27 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 	res := &StepResult{}
 	hist := make([][]Point, len(sc.Threads)) // each thread's last C points
 	rng := rand.New(rand.NewPCG(seed, 0x7374657073))
+	lastC := func() []Point {
+		var out []Point
+		for i := range hist {
+			out = append(out, hist[i]...)
+		}
+		return out
+	}
 	diverge := func(what string) (*StepResult, error) {
-		cs, err := h.State()
+		mm, err := snapshot(h, sc, &s, what)
 		if err != nil {
 			return nil, err
 		}
-		res.Mismatch = &Mismatch{What: what, Model: ModelState(sc, &s), C: cs}
-		for i := range hist {
-			res.Mismatch.LastC = append(res.Mismatch.LastC, hist[i]...)
-		}
+		mm.LastC = lastC()
+		res.Mismatch = mm
 		return res, nil
+	}
+	// record counts thread i's step (label) as taken on both sides
+	record := func(i int, label string) {
+		res.Steps++
+		res.Labels = append(res.Labels, label)
+		res.Schedule = append(res.Schedule, i)
 	}
 	// crashed: the C code stopped inside step res.Steps (counting the one
 	// that is running) of thread i
@@ -146,9 +157,7 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 			return nil, err
 		}
 		if len(res.Labels) == res.Steps { // the model has not taken the step yet
-			res.Steps++
-			res.Labels = append(res.Labels, label)
-			res.Schedule = append(res.Schedule, i)
+			record(i, label)
 		}
 		res.Crash = err
 		return res, nil
@@ -268,16 +277,12 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 				// the step's accesses are made; the C code stopped in the
 				// local work after them
 				m.Step(&s, i)
-				res.Steps++
-				res.Labels = append(res.Labels, label)
-				res.Schedule = append(res.Schedule, i)
+				record(i, label)
 				return crashedAfter(i, label, err)
 			}
 		}
 		m.Step(&s, i)
-		res.Steps++
-		res.Labels = append(res.Labels, label)
-		res.Schedule = append(res.Schedule, i)
+		record(i, label)
 		if s.Fault.Code != 0 {
 			res.Fault = model.FaultCode(s.Fault.Code)
 			if schedule != nil && res.Steps == len(schedule) {
@@ -286,11 +291,11 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 				if _, err := advance(i); err != nil {
 					return crashed(i, label, err)
 				}
-				cs, err := h.State()
+				mm, err := snapshot(h, sc, &s, fmt.Sprintf("step %d (T%d %s): the model reports %s; the C code ran the step", res.Steps-1, i+1, label, res.Fault))
 				if err != nil {
 					return crashed(i, label, err)
 				}
-				res.Mismatch = &Mismatch{What: fmt.Sprintf("step %d (T%d %s): the model reports %s; the C code ran the step", res.Steps-1, i+1, label, res.Fault), Model: ModelState(sc, &s), C: cs}
+				res.Mismatch = mm
 				return res, nil
 			}
 			return diverge(fmt.Sprintf("step %d (T%d %s): the model reports %s; the C code ran the step's accesses", res.Steps-1, i+1, label, model.FaultCode(s.Fault.Code)))
@@ -300,12 +305,7 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 			if !errors.Is(err, ErrCrash) {
 				return nil, err
 			}
-			// the C code stopped in the thread's local work after this
-			// step: when its next model step makes no C-visible access (a
-			// plain read the model makes a step of its own, such as
-			// _mi_page_force_abandon's read of page->capacity) and is the
-			// schedule's next step, the crash is that step's
-			return crashedAfter(i, label, err)
+			return crashedAfter(i, label, err) // in the local work after this step
 		}
 		if d != "" {
 			return diverge(fmt.Sprintf("after step %d (T%d %s): %s", res.Steps-1, i+1, label, d))
@@ -372,10 +372,7 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 				}
 			}
 			if ms != norm(cs) {
-				res.Mismatch = &Mismatch{What: fmt.Sprintf("after step %d (T%d %s) the states differ", res.Steps-1, i+1, label), Model: ms, C: first}
-				for j := range hist {
-					res.Mismatch.LastC = append(res.Mismatch.LastC, hist[j]...)
-				}
+				res.Mismatch = &Mismatch{What: fmt.Sprintf("after step %d (T%d %s) the states differ", res.Steps-1, i+1, label), Model: ms, C: first, LastC: lastC()}
 				return res, nil
 			}
 		}
@@ -391,13 +388,11 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 			return diverge(fmt.Sprintf("T%d: model done %v, C done %v", i+1, m.Done(&s, i), pts[i].Done))
 		}
 	}
-	cs, err := h.State()
+	mm, err := endMismatch(h, sc, &s)
 	if err != nil {
 		return nil, err
 	}
-	if ms := ModelState(sc, &s); ms != cs {
-		res.Mismatch = &Mismatch{What: "the end states differ", Model: ms, C: cs}
-	}
+	res.Mismatch = mm
 	return res, nil
 }
 

@@ -153,12 +153,9 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, usagef("%v", err))
 	}
 	cfg = conform.WithOptions(cfg, f.miOptions)
-	dir, err := mimallocDir(f.mimalloc, f.source)
+	dir, err := conformSources(f.mimalloc, f.source)
 	if err != nil {
 		return fail(stderr, err)
-	}
-	if _, err := exec.LookPath("gcc"); err != nil {
-		return fail(stderr, usagef("conform needs gcc to build mimalloc's C code (not found on PATH)"))
 	}
 	cache := conformCache(f.cache)
 	diag := stderr
@@ -256,9 +253,20 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// mimallocDir finds the mimalloc sources: --mimalloc, or the shared copy
-// of the tag beside the repository (looked for from the working directory
-// upwards).
+// conformSources finds the mimalloc sources: --mimalloc, or the shared
+// copy of the tag beside the repository (looked for from the working
+// directory upwards); and checks that gcc is there to build them.
+func conformSources(flagDir, tag string) (string, error) {
+	dir, err := mimallocDir(flagDir, tag)
+	if err != nil {
+		return "", err
+	}
+	if _, err := exec.LookPath("gcc"); err != nil {
+		return "", usagef("conform needs gcc to build mimalloc's C code (not found on PATH)")
+	}
+	return dir, nil
+}
+
 func mimallocDir(flagDir, tag string) (string, error) {
 	if flagDir != "" {
 		if err := conform.CheckSource(flagDir); err != nil {

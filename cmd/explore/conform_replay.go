@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -89,12 +88,9 @@ func cmdConformReplay(args []string, stdout, stderr io.Writer) int {
 	if _, err := conform.Config(sc, tr.Source); err != nil {
 		return fail(stderr, usagef("%v", err))
 	}
-	src, err := mimallocDir(*dir, tr.Source.String())
+	src, err := conformSources(*dir, tr.Source.String())
 	if err != nil {
 		return fail(stderr, err)
-	}
-	if _, err := exec.LookPath("gcc"); err != nil {
-		return fail(stderr, usagef("conform needs gcc to build mimalloc's C code (not found on PATH)"))
 	}
 	bin, err := conform.Build(src, fl, filepath.Join(conformCache(*cache), tr.Source.String()))
 	if err != nil {
