@@ -160,7 +160,7 @@ func (r *run) local() {
 				t.PC = pcExitStart
 			} else if !t.HeapInit {
 				// mi_heap_collect_ex and _mi_thread_done return at once on an
-				// uninitialised heap (heap.c:122 / init.c:497 at v2.4.1)
+				// uninitialised heap (heap.c:127 / init.c:533 at v2.4.1)
 				r.finishOp()
 			} else {
 				r.collectStart()
@@ -899,11 +899,7 @@ func (r *run) reclaimStoreThreadID() {
 // xthread_free collected next.
 func (r *run) reclaimNext() {
 	t := r.t
-	g := int(t.Seg)
-	if !r.s.Segs[g].Live { // freed under the walk by a thread that did not hold it
-		r.fault(model.FaultUseAfterFree, g, int(t.SI))
-		return
-	}
+	g := int(t.Seg) // live: local's segmentGone checked it (pcReclaimNext is a held phase)
 	for int(t.SI) < r.m.nsl {
 		if r.slice(g, int(t.SI)).BlockSize != model.BlockFree {
 			t.PC = pcRcXchg

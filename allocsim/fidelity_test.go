@@ -58,7 +58,7 @@ func TestHeapInitReclaimOnFree(t *testing.T) {
 }
 
 // TestHeapInitCollectAndStats: mi_heap_collect_ex and _mi_thread_done do
-// nothing on an uninitialised heap (heap.c:122, init.c:497 at v2.4.1): a
+// nothing on an uninitialised heap (heap.c:127, init.c:533 at v2.4.1): a
 // thread that never allocated runs no cursor at collect or exit. With the
 // stats option (MI_STAT > 0) the cross-thread free initialises the heap
 // through mi_stat_free -> mi_heap_get_default (free.c:566 at v2.4.1).

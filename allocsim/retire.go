@@ -116,12 +116,9 @@ func (r *run) retireTick() {
 		return
 	}
 	for g := 0; g < r.m.ns; g++ {
-		if !r.ownedBy(g) {
-			continue // a page leaves the heap with Age 0 (abandon, free)
-		}
 		for i := 0; i < r.m.nsl; i++ {
 			p := r.slice(g, i)
-			if p.Age == 0 || !r.heapPage(g, i) {
+			if p.Age == 0 || !r.heapPage(g, i) { // a page leaves the heap with Age 0 (abandon, free)
 				continue
 			}
 			if p.Age < 255 {
@@ -143,9 +140,6 @@ func (r *run) fullRetained() {
 		return
 	}
 	for g := 0; g < r.m.ns; g++ {
-		if !r.ownedBy(g) {
-			continue
-		}
 		for i := 0; i < r.m.nsl; i++ {
 			if p := r.slice(g, i); r.heapPage(g, i) && p.InFull && p.Used == 0 {
 				r.fault(model.FaultRetireExpired, g, i)

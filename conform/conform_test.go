@@ -281,8 +281,8 @@ func TestFollowSteps(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s seed %d: %v", src, seed, err)
 			}
-			if r.Mismatch != nil || r.Steps < 10 {
-				t.Fatalf("%s seed %d: %d steps, %v", src, seed, r.Steps, r.Mismatch)
+			if r.Mismatch != nil || r.Crash != nil || r.Steps < 10 {
+				t.Fatalf("%s seed %d: %d steps, %v %v", src, seed, r.Steps, r.Mismatch, r.Crash)
 			}
 		}
 	}

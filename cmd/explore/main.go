@@ -6,6 +6,8 @@
 //	explore replay FILE [--json]                   re-execute a trace
 //	explore list                                   scenarios, options, invariants, steps
 //	explore matrix [flags]                         reference scenarios x sources x patches
+//	explore conform --scenario FILE [flags]        run a scenario on mimalloc's own C code
+//	explore conform replay FILE [flags]            replay a trace on mimalloc's C code
 //
 // Exit codes: 0 no violation (complete, or partial with the limit named),
 // 1 a violation, 2 usage or input error, 4 a trace diverged or is stale,
