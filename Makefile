@@ -3,7 +3,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 PKGS := ./...
 
-.PHONY: conform memory-matrix explore test test-short verify purity fmt-check vet bench explore-smoke replay-corpus build prop soak mutants fuzz-schedule
+.PHONY: conform fuzz-parse memory-matrix explore test test-short verify purity fmt-check vet bench explore-smoke replay-corpus build prop soak mutants fuzz-schedule
 
 build:
 	$(GO) build -o bin/explore ./cmd/explore
@@ -21,7 +21,7 @@ conform: build
 CONFORM_RUNS ?= 100
 
 ## memory-matrix: S1 and S2 under every source, patch set, language mode
-## and memory model (216 runs, a few minutes; README "What the checker says").
+## and memory model (216 runs, 5 s; README "What the checker says").
 memory-matrix: build
 	./bin/explore matrix --scenarios S1,S2 --sources v2.4.1,v2.3.0,v2.1.7 --patch-sets none,A,B,A+B \
 		--lang c11,cxx,msvc-c --memory sc,ra,rc11 --timeout 120s --workers 2 --out out
@@ -64,12 +64,13 @@ replay-corpus:
 	$(GO) test -count=1 -run TestCorpus ./traces/
 
 ## bench: mimcheck against SPIN on the reference scenarios (scripts/bench.sh,
-## table into BENCHMARKS.md), S3 at full fidelity, and step throughput.
+## table into bench-table.md), S3 at full fidelity without race tracking
+## (with races S3 does not complete: issue 12), and step throughput.
 ## Long: not part of `make test`.
 bench: build
 	STRATEGIES="$${STRATEGIES:-dfs}" WORKERS="$${WORKERS:-1 2}" scripts/bench.sh bench-table.md
 	for src in v2.4.1 v2.3.0; do for p in none B; do \
-	  ./bin/explore run --scenario S3 --source $$src --patch $$p --out out; c=$$?; [ $$c -le 1 ] || exit $$c; done; done
+	  ./bin/explore run --scenario S3 --source $$src --patch $$p --no-races --out out; c=$$?; [ $$c -le 1 ] || exit $$c; done; done
 	$(GO) test -run XXX -bench . -benchtime 2s ./sched/ ./allocsim/
 
 ## prop: the gopter property tests alone (seed logged; MIMCHECK_SEED replays it).

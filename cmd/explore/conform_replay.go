@@ -23,9 +23,10 @@ after every step. Prints "conforms through step N" or the first
 divergence; at the trace's violation step it prints what the C code did
 (a crash, an assertion, a sanitizer report, or the state it ran on to).
 Exits 0 when the C run follows the trace to its last step, 4 on a
-divergence or a C crash before that step, 2 on bad input (a trace whose
-scenario has no C counterpart, a patched or mutated preset, a weak memory
-model: the C code is the tag as it is, run one thread at a time).
+divergence, a C crash before that step or a stale trace, 2 on bad input (a
+trace whose scenario has no C counterpart, of the spin abstraction, of a
+patched or mutated preset, of a weak memory model or of --publish-check
+harmful: the C code is the tag as it is, run one thread at a time).
 
 Example:
   explore conform replay --flavour debug --mi-option purge_delay=0 out/no-use-after-free--force-abandon-v2.4.1-none-none.trace
