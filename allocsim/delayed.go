@@ -245,16 +245,16 @@ func (r *run) mallocGeneric() {
 	t := r.t
 	t.CI = 0
 	if r.m.cfg.Source == V217 {
-		r.startDelayedFree(false, pcMallocNextPage)
+		r.startDelayedFree(false, pcMallocFindPage)
 		return
 	}
 	t.Gen++
 	if t.Gen >= 100 {
 		t.Gen = 0
-		r.startDelayedFree(false, pcMallocNextPage)
+		r.startDelayedFree(false, pcMallocFindPage)
 		return
 	}
-	t.PC = pcMallocNextPage
+	t.PC = pcMallocFindPage
 }
 
 // delayedFreeingPage reports the page a thread holds in MI_DELAYED_FREEING

@@ -64,7 +64,7 @@ func (r *run) collectDone() {
 	if t.Coll&collOOM != 0 {
 		t.Coll = 0
 		r.clearCursor()
-		t.PC = pcMallocNextPage
+		t.PC = pcMallocFindPage
 		return
 	}
 	if t.Coll&collKind == collAbandon && !r.m.spin() {
@@ -89,7 +89,7 @@ func (r *run) clearCursor() {
 // and does not count as another generic malloc.
 func (r *run) freshFailed() {
 	t := r.t
-	if t.Try&1 == 0 {
+	if t.Try&1 == 0 && !r.m.largeClass(r.op().A) { // a large class's mi_large_huge_page_alloc has no retry
 		t.Try |= 1
 		t.CI = 0
 		t.PC = pcMallocNextPage
@@ -170,6 +170,8 @@ func (r *run) local() {
 		r.mallocFind()
 	case pcMallocNextPage:
 		r.mallocNextPage()
+	case pcMallocFindPage:
+		r.mallocFindPage()
 	case pcMallocAfterXchg:
 		r.mallocAfterXchg()
 	case pcMallocFresh:
@@ -483,28 +485,76 @@ func (r *run) claim(g int) {
 
 // ---------------------------------------------------------------- malloc
 
-// mallocFind takes a block from a heap page of the requested class.
-// v2.4.1: page.c: _mi_malloc_generic -> mi_find_free_page (fast path);
-// heap pages are visited in slot/slice order.
+// mallocFind is malloc's entry. Under --abstraction spin it takes a
+// block from any heap page of the class with a free block (scenarios.md
+// §1.2 step 1), else searches the queue. At full fidelity it is alloc.c's
+// fast path, which only a class of small requests has (PathSmall,
+// size <= MI_SMALL_SIZE_MAX; alloc.c:174 at v2.4.1, alloc.c:150 at v2.1.7):
+// mi_heap_malloc_small_zero pops page->free of heap->pages_free_direct,
+// the first page of the class's queue, and leaves retire_expire as it is
+// (_mi_page_malloc_zero); with that list empty, or for any other class,
+// the malloc is _mi_malloc_generic. Heap pages are visited in slot/slice
+// order, which stands for the queue's order.
 func (r *run) mallocFind() {
 	op := r.op()
+	r.t.CI = 0
+	if !r.m.spin() {
+		if c := r.m.sc.Classes[op.A]; c.FastPath() && !r.m.largeClass(op.A) {
+			if x, _ := r.heapPages(op.A); x != 0xFF && r.sl(x).Free != 0 {
+				r.popBlock(x, op.B)
+				r.finishOp()
+				return
+			}
+		}
+		r.t.PC = pcMallocGeneric
+		return
+	}
 	for g := 0; g < r.m.ns; g++ {
 		for i := 0; i < r.m.nsl; i++ {
 			p := r.slice(g, i)
-			if r.heapPage(g, i) && p.BlockSize == model.BlockPage0+op.A && p.Free != 0 && !p.InFull { // the fast path: page->free non-empty (retire_expire untouched)
+			if r.heapPage(g, i) && p.BlockSize == model.BlockPage0+op.A && p.Free != 0 && !p.InFull {
 				r.popBlock(gidx(g, i), op.B)
 				r.finishOp()
 				return
 			}
 		}
 	}
-	r.t.CI = 0
-	if r.m.spin() {
-		r.t.PC = pcMallocNextPage
-	} else {
-		r.t.PC = pcMallocGeneric
+	r.t.PC = pcMallocNextPage
+}
+
+// mallocFindPage is mi_find_page (full fidelity), after _mi_malloc_generic's
+// administrative work: a huge class gets a fresh huge segment, a large class
+// (one block over MI_MEDIUM_OBJ_SIZE_MAX) a fresh page from
+// mi_large_huge_page_alloc, without a queue search or a collect of retired
+// pages (page.c:1001-1008 at v2.4.1, 966-975 at v2.3.0, 874-885 at v2.1.7);
+// any other class mi_find_free_page: collect the first page of the queue
+// (pq->first) and take it if a block is available, setting retire_expire
+// to 0 (page.c:897-913 at v2.4.1, 859-883 at v2.3.0, 774-795 at v2.1.7);
+// otherwise mi_page_queue_find_free_ex searches the queue from its first
+// page, which it collects once more.
+func (r *run) mallocFindPage() {
+	op := r.op()
+	t := r.t
+	t.CI = 0
+	switch {
+	case r.m.sc.Classes[op.A].Huge:
+		t.PC = pcSlotClaim
+	case r.m.largeClass(op.A):
+		t.PC = pcMallocFresh
+	default:
+		if x, _ := r.heapPages(op.A); x != 0xFF {
+			t.CI = x
+			t.Try |= tryFirstPage
+			t.PC = pcAXchg
+			return
+		}
+		t.PC = pcMallocNextPage
 	}
 }
+
+// tryFirstPage (Thread.Try): the page collect in progress is
+// mi_find_free_page's of pq->first, not mi_page_queue_find_free_ex's.
+const tryFirstPage = 4
 
 // mallocNextPage picks the next heap page of the class (from cursor CI)
 // whose xthread_free to collect. v2.4.1: page.c: mi_page_queue_find_free_ex
@@ -534,9 +584,16 @@ func (r *run) mallocNextPage() {
 func (r *run) mallocAfterXchg() {
 	x := r.t.CI
 	if r.sl(x).Free != 0 {
-		r.sl(x).Retire = 0 // mi_page_queue_find_free_ex: picked for allocation
+		r.t.Try &^= tryFirstPage
+		r.sl(x).Retire = 0 // mi_find_free_page / mi_page_queue_find_free_ex: picked for allocation
 		r.popBlock(x, r.op().B)
 		r.genericAllocated(x)
+		return
+	}
+	if r.t.Try&tryFirstPage != 0 { // mi_find_free_page -> mi_page_queue_find_free_ex(first_try=true), from pq->first
+		r.t.Try &^= tryFirstPage
+		r.t.CI = 0
+		r.t.PC = pcMallocNextPage
 		return
 	}
 	if !r.m.spin() { // mi_page_to_full, then collect once more

@@ -148,18 +148,27 @@ func TestOutOfMemoryCollects(t *testing.T) {
 			t.Errorf("%s: slice 1 = %+v, want the L page", src, p)
 		}
 	}
-	// no room even after the collect: NULL, after one forced collect
-	text := "scenario T\nsegments 1\nslices 4\nclass S slices=1 blocks=1\nclass L slices=3 blocks=1\n" +
-		"thread: a = malloc(S); b = malloc(L); send b -> m0\n"
-	r := newRig(t, text, allocsim.Config{Abstraction: allocsim.Full})
-	r.runToOp(0, 2)
-	if h := r.s.Threads[0].Regs[1]; h != model.NullHandle {
-		t.Errorf("b = malloc(L) = %d, want NULL", h)
-	}
-	if n := strings.Count(strings.Join(r.labels, " "), "segment-alloc.claim-slot"); n != 5 {
-		// a's segment; b: fresh (first try), fresh (first_try=false), then
-		// after the forced collect the same two again
-		t.Errorf("claim-slot steps = %d, want 5 (%v)", n, r.labels)
+	// no room even after the collect: NULL, after one forced collect. A
+	// generic class (F) retries mi_page_queue_find_free_ex with first_try
+	// = false after the failed mi_page_fresh; a large one (L) goes to
+	// mi_large_huge_page_alloc, which has no such retry (page.c:1001-1008)
+	for _, c := range []struct {
+		class string
+		want  int
+	}{
+		{"L", 3}, // a's segment; b: fresh, then fresh again after the forced collect
+		{"F", 5}, // a's segment; b: fresh, fresh (first_try=false), then both again after the collect
+	} {
+		text := "scenario T\nsegments 1\nslices 4\nclass S slices=1 blocks=1\nclass L slices=3 blocks=1\nclass F slices=3 blocks=2\n" +
+			"thread: a = malloc(S); b = malloc(" + c.class + "); send b -> m0\n"
+		r := newRig(t, text, allocsim.Config{Abstraction: allocsim.Full})
+		r.runToOp(0, 2)
+		if h := r.s.Threads[0].Regs[1]; h != model.NullHandle {
+			t.Errorf("b = malloc(%s) = %d, want NULL", c.class, h)
+		}
+		if n := strings.Count(strings.Join(r.labels, " "), "segment-alloc.claim-slot"); n != c.want {
+			t.Errorf("malloc(%s): claim-slot steps = %d, want %d (%v)", c.class, n, c.want, r.labels)
+		}
 	}
 }
 

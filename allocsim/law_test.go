@@ -195,7 +195,7 @@ func TestEncodeCanonical(t *testing.T) {
 // in every trace; style.md §6), then re-pin both constants.
 var goldenS1 = [2]uint64{0x386d16d2a9990fed, 0xc3025e4e676ab8a1}
 
-const goldenRev = 3
+const goldenRev = 4
 
 func TestGoldenFingerprintS1(t *testing.T) {
 	m := builtin(t, "S1", 0, allocsim.Config{Abstraction: allocsim.SpinAbs})

@@ -316,19 +316,23 @@ func TestRetireSpinFreesAtOnce(t *testing.T) {
 //
 // In v2.4.1 a retired page is taken out of retirement only by
 // mi_find_free_page / mi_page_queue_find_free_ex (page.c), which set
-// retire_expire = 0 when they pick the page; the fast path (alloc.c:
-// _mi_page_malloc_zero, popping page->free) leaves it alone, and
-// _mi_heap_collect_retired resets it only when the page is in use at the
-// collect. Schedule: a = malloc(S) takes block 0 from page->free; free a puts
-// it on local_free and retires the page (16); b = malloc(M) misses, so
-// collect_retired counts it down (15); c = malloc(S) takes block 1 from
-// page->free by the fast path (15 stays); free c retires the page again:
-// v2.4.1 resets it to 16, patch B keeps 15.
+// retire_expire = 0 when they pick the page; the fast path of a small
+// request (alloc.c:174: _mi_page_malloc_zero, popping page->free of the
+// queue's first page) leaves it alone, and _mi_heap_collect_retired resets
+// it only when the page is in use at the collect. Schedule: a = malloc(S)
+// takes block 0 from page->free; free a puts it on local_free and retires
+// the page (16); b = malloc(F) (a generic request: F's queue is empty)
+// runs mi_page_queue_find_free_ex, whose _mi_heap_collect_retired counts
+// it down (15); c = malloc(S) takes block 1 from page->free by the fast
+// path (15 stays); free c retires the page again: v2.4.1 resets it to 16,
+// patch B keeps 15. (A large request, as M at v2.4.1, would not count it
+// down: mi_large_huge_page_alloc collects no retired pages.)
 func TestPatchBRetireAgain(t *testing.T) {
-	prog := "a = malloc(S); free a; send _ -> m0; b = malloc(M); send _ -> m1; c = malloc(S); send _ -> m2; free c; send _ -> m3"
+	text := "scenario T\nsegments 1\nslices 5\nclass S slices=1 blocks=2\nclass F slices=1 blocks=1\n" +
+		"thread: a = malloc(S); free a; send _ -> m0; b = malloc(F); send _ -> m1; c = malloc(S); send _ -> m2; free c; send _ -> m3\n"
 	for _, pb := range []allocsim.Patches{0, allocsim.PatchB} {
 		t.Run("patch="+pb.String(), func(t *testing.T) {
-			r := newRig(t, scen(1, 5, "", prog), allocsim.Config{Abstraction: allocsim.Full, Patches: pb})
+			r := newRig(t, text, allocsim.Config{Abstraction: allocsim.Full, Patches: pb})
 			s := &r.s
 			r.runToOp(0, 2)
 			if got := s.Slices[0][1].Retire; got != 16 {

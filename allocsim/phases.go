@@ -24,31 +24,32 @@ const (
 	pcReclaimedFor // mi_segment_reclaim_or_alloc: what to do with the result
 
 	// mi_segment_reclaim
-	pcReclaimNext   // walk the spans of the claimed segment
-	pcReclaimPg     // after collecting a page in reclaim
-	pcReclaimEnd    // end of reclaim (free the segment if empty)
-	pcSegFree       // mi_segment_free: unlink free spans (then pcSlotFree)
-	pcAbandon       // mi_segment_abandon: unlink free spans (then pcAbTID)
-	pcExitNext      // thread exit: next heap page
-	pcExitPg        // thread exit: after collecting a page
-	pcFreeLocal     // mi_free_block_local
-	pcFreeAfterRcl  // _mi_segment_attempt_reclaim succeeded: recursive local free
-	pcFinish        // end the current operation
-	pcRetiredNext   // _mi_heap_collect_retired: next retired bin
-	pcRetiredResume // resume the retired-page loop after a segment free/abandon
-	pcExitStart     // mi_heap_collect_ex: collect retired pages first
-	pcMallocRetired // mi_page_queue_find_free_ex: collect retired pages before mi_page_fresh
-	pcMallocGeneric // _mi_malloc_generic: maybe process the heap's delayed frees
-	pcMallocToFull  // mi_page_to_full done: go on with the next page
-	pcDfNext        // _mi_heap_delayed_free_partial: next taken block
-	pcDfAfterXchg   // _mi_free_delayed_block: free the block locally
-	pcExitNever     // mi_heap_collect_ex(MI_ABANDON): next page to mark NEVER_DELAYED_FREE
-	pcExitRetired   // mi_heap_collect_ex: collect retired pages, then the page loop
-	pcCursorOSNext  // cursor over the OS abandoned list: next entry
-	pcTryAbandon    // mi_segments_try_abandon: force-abandon segments above the target
-	pcFANext        // mi_segment_force_abandon: next used page
-	pcFAPage        // mi_segment_force_abandon: after collecting the page
-	pcFAAfter       // mi_segment_force_abandon: after the page (next slice)
+	pcReclaimNext    // walk the spans of the claimed segment
+	pcReclaimPg      // after collecting a page in reclaim
+	pcReclaimEnd     // end of reclaim (free the segment if empty)
+	pcSegFree        // mi_segment_free: unlink free spans (then pcSlotFree)
+	pcAbandon        // mi_segment_abandon: unlink free spans (then pcAbTID)
+	pcExitNext       // thread exit: next heap page
+	pcExitPg         // thread exit: after collecting a page
+	pcFreeLocal      // mi_free_block_local
+	pcFreeAfterRcl   // _mi_segment_attempt_reclaim succeeded: recursive local free
+	pcFinish         // end the current operation
+	pcRetiredNext    // _mi_heap_collect_retired: next retired bin
+	pcRetiredResume  // resume the retired-page loop after a segment free/abandon
+	pcExitStart      // mi_heap_collect_ex: collect retired pages first
+	pcMallocRetired  // mi_page_queue_find_free_ex: collect retired pages before mi_page_fresh
+	pcMallocGeneric  // _mi_malloc_generic: maybe process the heap's delayed frees
+	pcMallocToFull   // mi_page_to_full done: go on with the next page
+	pcDfNext         // _mi_heap_delayed_free_partial: next taken block
+	pcDfAfterXchg    // _mi_free_delayed_block: free the block locally
+	pcExitNever      // mi_heap_collect_ex(MI_ABANDON): next page to mark NEVER_DELAYED_FREE
+	pcExitRetired    // mi_heap_collect_ex: collect retired pages, then the page loop
+	pcCursorOSNext   // cursor over the OS abandoned list: next entry
+	pcTryAbandon     // mi_segments_try_abandon: force-abandon segments above the target
+	pcFANext         // mi_segment_force_abandon: next used page
+	pcFAPage         // mi_segment_force_abandon: after collecting the page
+	pcFAAfter        // mi_segment_force_abandon: after the page (next slice)
+	pcMallocFindPage // mi_find_page: large/huge pages, or mi_find_free_page's check of pq->first
 
 	pcShared uint8 = 64
 )

@@ -40,6 +40,43 @@ type Class struct {
 	// each allocation gets its own MI_SEGMENT_HUGE segment (one page over
 	// all data slices, one block).
 	Huge bool
+	// Path is the malloc path the class's request size takes in C
+	// (PathDefault: see Class.FastPath). A class of one block over more
+	// slices than MI_MEDIUM_OBJ_SIZE_MAX allows is large whatever Path says
+	// (Sim.largeClass).
+	Path ClassPath
+}
+
+// ClassPath is the malloc path of a class's request size
+// (`class NAME slices=N blocks=N path=small|generic`).
+type ClassPath uint8
+
+const (
+	// PathDefault: small for a one-slice class of two or more blocks (the
+	// stand-in for mimalloc's small objects, as S1-S3's S), generic
+	// otherwise.
+	PathDefault ClassPath = iota
+	// PathSmall: a request of at most MI_SMALL_SIZE_MAX (128 words, 1 KiB):
+	// mi_heap_malloc_small_zero pops the free list of the heap's
+	// pages_free_direct page, the first page of the class's queue
+	// (alloc.c:174 at v2.4.1), and calls _mi_malloc_generic only when that
+	// list is empty. Only a one-slice class can be small.
+	PathSmall
+	// PathGeneric: a larger request (up to MI_MEDIUM_OBJ_SIZE_MAX): every
+	// malloc runs _mi_malloc_generic (alloc.c:187 at v2.4.1).
+	PathGeneric
+)
+
+// FastPath reports whether a malloc of the class may take alloc.c's fast
+// path (PathSmall, given or by default).
+func (c Class) FastPath() bool {
+	switch c.Path {
+	case PathSmall:
+		return true
+	case PathGeneric:
+		return false
+	}
+	return !c.Huge && c.Slices == 1 && c.Blocks >= 2
 }
 
 // Scenario is a workload: thread programs, sizes and options.
@@ -95,6 +132,9 @@ func (sc *Scenario) Validate() error {
 		}
 		if c.Blocks < 1 || c.Blocks > model.MaxBlocks {
 			return fmt.Errorf("scenario %s: class %s has %d blocks (want 1..%d)", sc.Name, c.Name, c.Blocks, model.MaxBlocks)
+		}
+		if c.Path == PathSmall && (c.Huge || c.Slices != 1) {
+			return fmt.Errorf("scenario %s: class %s: path=small needs a one-slice page (objects of at most 1 KiB live on small pages)", sc.Name, c.Name)
 		}
 	}
 	for t, prog := range sc.Threads {
@@ -269,12 +309,23 @@ func ParseScenario(name, text string) (*Scenario, error) {
 				sc.Classes = append(sc.Classes, c)
 				continue
 			}
-			if len(f) != 3 {
-				return nil, errf("class wants: class NAME slices=N blocks=N, or class NAME huge")
+			if len(f) != 3 && len(f) != 4 {
+				return nil, errf("class wants: class NAME slices=N blocks=N [path=small|generic], or class NAME huge")
 			}
 			c := Class{Name: f[0]}
 			for _, kv := range f[1:] {
 				k, v, _ := strings.Cut(kv, "=")
+				if k == "path" {
+					switch v {
+					case "small":
+						c.Path = PathSmall
+					case "generic":
+						c.Path = PathGeneric
+					default:
+						return nil, errf("class %s: path=%q (want small or generic)", c.Name, v)
+					}
+					continue
+				}
 				n, err := strconv.Atoi(v)
 				if err != nil || n < 0 || n > 255 {
 					return nil, errf("class %s: bad %s", c.Name, kv)

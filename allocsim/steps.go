@@ -55,7 +55,7 @@ var stepInfos = map[uint8]StepInfo{
 	pcAbTID:         {"abandon.store-thread-id", "segment->thread_id", "segment.c: mi_segment_abandon", access{direct: true}, 0},
 	pcMark:          {"abandon.mark-abandoned", "arena->blocks_abandoned, subproc->abandoned_count", "arena-abandon.c: _mi_arena_segment_mark_abandoned", access{mode: ModeAcqRel}, 0},
 	pcSubproc:       {"abandon.read-subproc", "segment->subproc, subproc->abandoned_count", "BUG_SUBPROC: _mi_arena_segment_mark_abandoned before b1188ea3", access{mode: ModeRelaxed}, 0},
-	pcAXchg:         {"malloc.collect-xthread-free", "page->xthread_free", "page.c: _mi_page_free_collect (from mi_page_queue_find_free_ex)", access{mode: ModeAcqRel}, 0},
+	pcAXchg:         {"malloc.collect-xthread-free", "page->xthread_free", "page.c: _mi_page_free_collect (from mi_find_free_page or mi_page_queue_find_free_ex)", access{mode: ModeAcqRel}, 0},
 	pcTrCnt:         {"cursor.load-abandoned-count", "subproc->abandoned_count", "segment.c: mi_segment_get_reclaim_tries; arena-abandon.c: _mi_arena_field_cursor_init", access{mode: ModeRelaxed}, 0},
 	pcTrMap:         {"cursor.load-bitmap", "arena->blocks_abandoned", "arena-abandon.c: mi_arena_segment_clear_abandoned_next_field", access{mode: ModeRelaxed}, 0},
 	pcTrUnclaim:     {"cursor.unclaim-abandoned", "arena->blocks_abandoned, subproc->abandoned_count", "arena-abandon.c: mi_arena_segment_clear_abandoned_at", access{mode: ModeAcqRel}, 0},

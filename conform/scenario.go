@@ -18,7 +18,9 @@ import (
 //     free number, in allocation order);
 //   - `slices S`: every normal segment has S slices of 64 KiB (slice 0
 //     holds the segment info), imposed in mi_segment_alloc (see Patches);
-//   - a class of 1 slice and 8 blocks is a small page of 8 KiB blocks; a
+//   - a class of 1 slice and 8 blocks (path=generic: an 8 KiB request is
+//     above MI_SMALL_SIZE_MAX, so every malloc is _mi_malloc_generic) is a
+//     small page of 8 KiB blocks; a
 //     class of k >= 2 slices (k >= 3 at v2.1.7, whose medium objects go up
 //     to 128 KiB) and 1 block is a large page holding one k*64 KiB object;
 //     a huge class is one object larger than
@@ -52,6 +54,10 @@ func Config(sc *allocsim.Scenario, src allocsim.Source) ([]string, error) {
 		switch {
 		case c.Huge:
 			cfg = append(cfg, fmt.Sprintf("class %d 0 1", k))
+		case c.Slices == 1 && c.Blocks == 8 && c.FastPath():
+			// the model's small path (alloc.c's fast path) is for requests
+			// of at most 1 KiB; an 8 KiB request always runs _mi_malloc_generic
+			return nil, fmt.Errorf("scenario %s: class %s: 8 KiB blocks run _mi_malloc_generic in C (alloc.c's fast path is for requests of at most MI_SMALL_SIZE_MAX, 1 KiB): declare it path=generic", sc.Name, c.Name)
 		case c.Slices == 1 && c.Blocks == 8, int(c.Slices) >= minLarge && c.Blocks == 1:
 			cfg = append(cfg, fmt.Sprintf("class %d %d %d", k, c.Slices, c.Blocks))
 		default:

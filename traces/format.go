@@ -17,7 +17,7 @@ const FormatVersion = 1
 // trace ("model rev=2"). Bump it whenever the granularity or the meaning of
 // a step changes, so that old traces are reported as stale ([ErrStale])
 // instead of diverging in confusing ways.
-const ModelRev = 3
+const ModelRev = 4
 
 // Strategy names accepted in the "strategy" header line.
 const (
