@@ -287,3 +287,80 @@ func TestFollowSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestSiteTableReasons: every local site of the table names a reason that
+// exists, and no step label is listed twice with the same site.
+func TestSiteTableReasons(t *testing.T) {
+	for src, ls := range localSites {
+		for _, l := range ls {
+			if LocalReasons[l.Reason] == "" {
+				t.Errorf("%s: local site %s names reason %q, which LocalReasons lacks", src, l.Site, l.Reason)
+			}
+		}
+	}
+	for src, steps := range stepSites {
+		for label, sites := range steps {
+			seen := map[string]bool{}
+			for _, s := range sites {
+				if seen[s] {
+					t.Errorf("%s %s: site %s listed twice", src, label, s)
+				}
+				seen[s] = true
+			}
+		}
+	}
+}
+
+// TestFollowStrict: the follow runs hold the C code to the site table. On
+// conform-malloc-search (the malloc search of model rev 4) every tag
+// conforms, and at v2.4.1 with the table's page-extend entries removed (C's
+// second collect of the queue's first page when the page's capacity runs
+// out, which the model's fully extended pages do not make) a run that
+// conforms in every state is a divergence naming the C access.
+func TestFollowStrict(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds mimalloc")
+	}
+	sc := scenario(t, "../scenarios/conform/malloc-search.scn")
+	for _, src := range []allocsim.Source{allocsim.V241, allocsim.V230, allocsim.V217} {
+		bin, err := Build(shared(t, src.String(), true), Release, testCache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seed := uint64(1); seed <= 5; seed++ {
+			r, err := FollowSteps(bin, sc, allocsim.Config{Source: src}, seed, 5000, nil, nil)
+			if err != nil {
+				t.Fatalf("%s seed %d: %v", src, seed, err)
+			}
+			if r.Mismatch != nil || r.Crash != nil {
+				t.Fatalf("%s seed %d: %d steps, %v %v", src, seed, r.Steps, r.Mismatch, r.Crash)
+			}
+		}
+	}
+	saved := localSites[allocsim.V241]
+	defer func() { localSites[allocsim.V241] = saved }()
+	var cut []localSite
+	for _, l := range saved {
+		if l.Reason != "page-extend" {
+			cut = append(cut, l)
+		}
+	}
+	localSites[allocsim.V241] = cut
+	bin, err := Build(shared(t, "v2.4.1", true), Release, testCache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for seed := uint64(1); seed <= 5 && !found; seed++ {
+		r, err := FollowSteps(bin, sc, allocsim.Config{Source: allocsim.V241}, seed, 5000, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Mismatch != nil && strings.Contains(r.Mismatch.What, "xthread_free") && strings.Contains(r.Mismatch.What, "no step for it") {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("without the page-extend entries no follow run reported C's second collect of the first page")
+	}
+}

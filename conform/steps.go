@@ -89,6 +89,17 @@ func matches(p Point, a access) bool {
 	return false
 }
 
+// matchesAt reports whether C point p can be the access a of the step
+// with the given label: matches, at a site the site table lists for the
+// step at the tag (sitetable.go).
+func matchesAt(src allocsim.Source, p Point, a access, label string) bool {
+	if !matches(p, a) {
+		return false
+	}
+	ok, _ := stepSiteOK(src, label, p)
+	return ok
+}
+
 // StepResult is the outcome of FollowSteps.
 type StepResult struct {
 	Steps    int      // model steps replayed on the C code
@@ -101,6 +112,18 @@ type StepResult struct {
 	Crash error
 	// Fault is the model's in-step violation at the last step, if any
 	Fault model.FaultCode
+	// Points are the C points run, in order, each with the model step it
+	// made the access of ("" when the model has no step for it; see
+	// Classify)
+	Points []PointUse
+}
+
+// PointUse is one C point of a follow run and the model step whose shared
+// access it was.
+type PointUse struct {
+	P     Point
+	Label string // the model step's label; "" when the point was run as local work
+	RMW   bool   // the step's access is a read-modify-write (a CAS loop or exchange in C)
 }
 
 // FollowSteps runs the scenario on the model under a seeded schedule of
@@ -193,8 +216,11 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 		}
 		return out
 	}
-	runC := func(i int) error {
+	// runC runs thread i's pending C point; label is the model step whose
+	// access it makes ("" for a point the model has no step for)
+	runC := func(i int, label string, rmw bool) error {
 		var err error
+		res.Points = append(res.Points, PointUse{P: pts[i], Label: label, RMW: rmw})
 		hist[i] = append(hist[i], pts[i])
 		if len(hist[i]) > 40 {
 			hist[i] = hist[i][1:]
@@ -208,7 +234,7 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 	advance := func(i int) (string, error) {
 		if m.Done(&s, i) {
 			for !pts[i].Done {
-				if err := runC(i); err != nil {
+				if err := runC(i, "", false); err != nil {
 					return "", err
 				}
 			}
@@ -218,14 +244,18 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 		if len(v) == 0 {
 			return "", nil
 		}
-		for n := 0; !matches(pts[i], v[0]); n++ {
+		label := m.PendingLabel(&s, i)
+		if _, listed := stepSiteOK(cfg.Source, label, pts[i]); !listed {
+			return fmt.Sprintf("the site table lists no C site for step %s at %s (conform/sitetable.go)", label, cfg.Source), nil
+		}
+		for n := 0; !matchesAt(cfg.Source, pts[i], v[0], label); n++ {
 			if pts[i].Done {
 				return fmt.Sprintf("T%d's C code ended; the model's next step (%s) accesses %s", i+1, m.PendingLabel(&s, i), v[0].name), nil
 			}
 			if n > 100000 {
 				return fmt.Sprintf("T%d's C code never reaches %s (the model's step %s)", i+1, v[0].name, m.PendingLabel(&s, i)), nil
 			}
-			if err := runC(i); err != nil {
+			if err := runC(i, "", false); err != nil {
 				return "", err
 			}
 		}
@@ -262,15 +292,15 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 		label := m.PendingLabel(&s, i)
 		// the C side of the step: its shared accesses, in order
 		for k, a := range v {
-			for n := 0; !matches(pts[i], a); n++ {
+			for n := 0; !matchesAt(cfg.Source, pts[i], a, label); n++ {
 				if k == 0 || pts[i].Done || n > 100000 {
 					return diverge(fmt.Sprintf("step %d (T%d %s): the model accesses %s, the C code is at %s", res.Steps, i+1, label, a.name, pts[i]))
 				}
-				if err := runC(i); err != nil {
+				if err := runC(i, "", false); err != nil {
 					return crashed(i, label, err)
 				}
 			}
-			if err := runC(i); err != nil {
+			if err := runC(i, label, a.kind&model.AccRead != 0 && a.kind&model.AccWrite != 0); err != nil {
 				if k < len(v)-1 || !errors.Is(err, ErrCrash) {
 					return crashed(i, label, err)
 				}
@@ -361,7 +391,7 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 			// on to the next match, at most twice, before calling the
 			// difference a divergence
 			for try := 0; ms != norm(cs) && try < 2 && !pts[i].Done && !m.Done(&s, i); try++ {
-				if err := runC(i); err != nil {
+				if err := runC(i, "", false); err != nil {
 					return nil, err
 				}
 				if d, err := advance(i); err != nil || d != "" {
@@ -393,7 +423,34 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 		return nil, err
 	}
 	res.Mismatch = mm
+	if mm == nil {
+		res.Mismatch = unexplained(Classify(res.Points, sc.OSMemory, cfg.Source), lastC())
+	}
 	return res, nil
+}
+
+// unexplained reports the first C point of a conforming follow run that
+// accessed a location of the model's state without being a step's access,
+// part of an adjacent step's read-modify-write, or a site the site table
+// lets run as local work: an access the model does not make.
+func unexplained(cs []Classified, last []Point) *Mismatch {
+	for k, c := range cs {
+		if c.Why != WhyUnmatched {
+			continue
+		}
+		after, steps := "the start", 0
+		for j := 0; j < k; j++ {
+			if cs[j].Label != "" {
+				steps++
+				if cs[j].P.Thread == c.P.Thread {
+					after = fmt.Sprintf("step %s", cs[j].Label)
+				}
+			}
+		}
+		return &Mismatch{What: fmt.Sprintf("after %d steps: T%d's C code accessed %s (%s at %s) after its %s; the model has no step for it and the site table (conform/sitetable.go) does not list it as local work",
+			steps, c.P.Thread+1, c.P.Addr, c.P.Kind, c.P.Site, after), LastC: last}
+	}
+	return nil
 }
 
 // dropTokens removes the state tokens that start with one of the prefixes.
