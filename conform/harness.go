@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -50,6 +51,7 @@ type Harness struct {
 	cmd    *exec.Cmd
 	in     io.WriteCloser
 	out    *bufio.Reader
+	outF   *os.File // the stdout pipe, for read deadlines
 	stderr *bytes.Buffer
 	// Timeout bounds the wait for one reply (a thread that never reaches
 	// its next point: a hang in the C code or a lock it cannot get).
@@ -74,6 +76,7 @@ func Start(bin string, config []string) (*Harness, []Point, error) {
 		return nil, nil, err
 	}
 	h := &Harness{cmd: cmd, in: in, out: bufio.NewReader(out), stderr: &bytes.Buffer{}, Timeout: 20 * time.Second}
+	h.outF, _ = out.(*os.File)
 	cmd.Stderr = h.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, nil, err
@@ -163,6 +166,19 @@ func (h *Harness) Kill() {
 }
 
 func (h *Harness) line() (string, error) {
+	// the pipe supports deadlines (Go's poller): one reply costs no
+	// goroutine and no timer
+	if h.outF != nil && h.outF.SetReadDeadline(time.Now().Add(h.Timeout)) == nil {
+		s, err := h.out.ReadString('\n')
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			h.Kill()
+			return "", h.hang()
+		case err != nil:
+			return "", h.crash(err)
+		}
+		return strings.TrimRight(s, "\n"), nil
+	}
 	type res struct {
 		s   string
 		err error
@@ -180,8 +196,12 @@ func (h *Harness) line() (string, error) {
 		return r.s, nil
 	case <-time.After(h.Timeout):
 		h.Kill()
-		return "", fmt.Errorf("the C code did not reach its next point within %s (a hang, or a lock that is never released)", h.Timeout)
+		return "", h.hang()
 	}
+}
+
+func (h *Harness) hang() error {
+	return fmt.Errorf("the C code did not reach its next point within %s (a hang, or a lock that is never released)", h.Timeout)
 }
 
 // crash waits for the process and describes how it ended.

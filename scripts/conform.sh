@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-100}
 for t in v2.4.1 v2.3.0 v2.1.7; do
-  for f in s1 s1-m3 s2 handoff os-reclaim-race; do
+  for f in s1 s1-m3 s2 handoff os-reclaim-race malloc-search; do
     [ "$f/$t" = "s1/v2.1.7" ] && continue   # a 128 KiB object is medium at v2.1.7: no C counterpart
     ./bin/explore conform --scenario "scenarios/conform/$f.scn" --source "$t" --runs "$RUNS" --quiet
     ./bin/explore conform --scenario "scenarios/conform/$f.scn" --source "$t" --runs "$RUNS" --compare --flavour release --quiet

@@ -40,6 +40,7 @@ The scenario's classes must have a C counterpart (README, conformance):
 Example:
   explore conform --scenario scenarios/conform/s1.scn --runs 50
   explore conform replay TRACE      (explore conform replay -h)
+  explore conform random --scenario scenarios/conform/s2.scn --runs 1000   (C's schedules, the model follows; -h)
   explore conform sites --source v2.4.1   (the site table; explore conform sites -h)
 
 Flags:
@@ -88,6 +89,9 @@ func (l *miOptionList) Set(v string) error {
 func cmdConform(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "replay" {
 		return cmdConformReplay(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "random" {
+		return cmdConformRandom(args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "sites" {
 		return cmdConformSites(args[1:], stdout, stderr)

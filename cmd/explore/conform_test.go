@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"mimcheck/conform"
 )
 
 // TestConformUsage: bad input to explore conform is one line and exit 2.
@@ -109,4 +111,59 @@ func needC(t *testing.T, tag string) string {
 		t.Skip("gcc not found")
 	}
 	return filepath.Join("..", "..", "..", "shared", "third_party", "mimalloc", tag)
+}
+
+// TestConformRandom: explore conform random runs the C code under the
+// harness's schedules and the model follows: on conform-s1-m3 every run
+// conforms (exit 0), the same with two workers, byte for byte; with the
+// known-divergence list emptied, handoff.scn's delayed-list order is an
+// unexplained divergence (exit 1) with both sides written to --out, and
+// the saved model trace replays (explore replay). Bad input: exit 2.
+func TestConformRandom(t *testing.T) {
+	src := needC(t, "v2.4.1")
+	cache := t.TempDir()
+	s1m3 := filepath.Join("..", "..", "scenarios", "conform", "s1-m3.scn")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"conform", "random"}, "--scenario FILE is required"},
+		{[]string{"conform", "random", "--scenario", s1m3, "--strategy", "bfs"}, "--strategy"},
+		{[]string{"conform", "random", "--scenario", s1m3, "--workers", "0"}, "--workers 0"},
+		{[]string{"conform", "random", "--scenario", "S2"}, "no C counterpart"},
+	} {
+		code, out, errs := explore(t, c.args...)
+		if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q (want exit 2, one line with %q)", c.args, code, out, errs, c.want)
+		}
+	}
+	var first string
+	for _, w := range []string{"1", "2"} {
+		code, out, errs := explore(t, "conform", "random", "--scenario", s1m3, "--mimalloc", src, "--cache", cache, "--runs", "12", "--workers", w, "--quiet")
+		if code != exitOK || !strings.HasPrefix(out, "result=ok mode=random scenario=conform-s1-m3 source=v2.4.1 strategy=random runs=12 ") {
+			t.Fatalf("workers %s: exit %d\n%s\n%s", w, code, out, errs)
+		}
+		if first == "" {
+			first = out
+		} else if out != first {
+			t.Errorf("workers 2 printed %q, workers 1 %q", out, first)
+		}
+	}
+	saved := conform.KnownDivergences
+	conform.KnownDivergences = nil
+	defer func() { conform.KnownDivergences = saved }()
+	dir := t.TempDir()
+	code, out, errs := explore(t, "conform", "random", "--scenario", filepath.Join("..", "..", "scenarios", "conform", "handoff.scn"),
+		"--mimalloc", src, "--cache", cache, "--runs", "20", "--out", dir, "--quiet")
+	if code != exitViolation || !strings.Contains(out, "result=divergence") || !strings.Contains(out, "delayed.take-list) the states differ") {
+		t.Fatalf("handoff without the known list: exit %d\n%s\n%s", code, out, errs)
+	}
+	traceFiles, _ := filepath.Glob(filepath.Join(dir, "conform-random--*.trace"))
+	logs, _ := filepath.Glob(filepath.Join(dir, "conform-random--*.log"))
+	if len(traceFiles) == 0 || len(logs) != len(traceFiles) {
+		t.Fatalf("--out holds %d traces and %d C logs", len(traceFiles), len(logs))
+	}
+	if code, out, errs := explore(t, "replay", traceFiles[0]); code != exitOK {
+		t.Errorf("explore replay %s: exit %d\n%s\n%s", traceFiles[0], code, out, errs)
+	}
 }

@@ -150,7 +150,12 @@ void mc_point(int kind, const volatile void* addr, const char* file, int line) {
        done resets the default heap; other threads may still push to the
        old one's delayed list) */
     mi_heap_t* hp = mi_prim_get_default_heap();
-    if (hp != &_mi_heap_empty) heaps[mc_self] = hp;
+    if (hp != &_mi_heap_empty && heaps[mc_self] != hp) {
+      heaps[mc_self] = hp;
+      /* a new heap may reuse the memory of an exited thread's heap (the
+         thread data cache, init.c): the address is now this thread's */
+      for (int j = 0; j < nthreads; j++) if (j != mc_self && heaps[j] == hp) heaps[j] = NULL;
+    }
   }
   pthread_mutex_lock(&mu);
   t->kind = kind; t->addr = (const void*)addr; t->file = file; t->line = line; t->mbox = -1;
