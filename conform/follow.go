@@ -27,11 +27,25 @@ type follower struct {
 
 func newFollower(bin string, sc *allocsim.Scenario, cfg allocsim.Config, cOptions []string) (*follower, error) {
 	// races tracked: the steps' accesses come from the memory-model plan
-	m, s, h, pts, err := startBoth(bin, sc, cfg, cOptions, true)
+	// auto-local: points outside the model's state run without a round
+	// trip (they are local work here anyway) and come back as Skipped
+	opts := append([]string{"auto-local"}, autoSites(cfg.Source)...)
+	m, s, h, pts, err := startBoth(bin, sc, cfg, append(opts, cOptions...), true)
 	if err != nil {
 		return nil, err
 	}
-	return &follower{m: m, s: s, h: h, pts: pts, sc: sc, src: cfg.Source, res: &StepResult{}, hist: make([][]Point, len(sc.Threads))}, nil
+	f := &follower{m: m, s: s, h: h, pts: pts, sc: sc, src: cfg.Source, res: &StepResult{}, hist: make([][]Point, len(sc.Threads))}
+	f.drain()
+	return f, nil
+}
+
+// drain records the points the harness ran on its own (Harness.Skipped)
+// as local work.
+func (f *follower) drain() {
+	for _, p := range f.h.Skipped {
+		f.res.Points = append(f.res.Points, PointUse{P: p})
+	}
+	f.h.Skipped = f.h.Skipped[:0]
 }
 
 func (f *follower) lastC() []Point {
@@ -117,6 +131,7 @@ func (f *follower) runC(i int, label string, rmw bool) error {
 		f.hist[i] = f.hist[i][1:]
 	}
 	f.pts[i], err = f.h.Run(i)
+	f.drain()
 	return err
 }
 
@@ -446,13 +461,13 @@ func FollowC(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uint64
 			return f.diverge("at the start: " + d)
 		}
 	}
-	var en []int
+	var en, waiting []int
 	waits := 0
 	for res.Steps < maxSteps {
 		// a step without a C-visible access (the model's step for a plain
 		// read) is taken when its thread is chosen; a thread the model has
 		// finished runs the rest of its C code at once
-		en = en[:0]
+		en, waiting = en[:0], waiting[:0]
 		all := true
 		for i, p := range f.pts {
 			if !p.Done || !m.Done(s, i) {
@@ -464,12 +479,23 @@ func FollowC(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uint64
 				}
 				continue
 			}
+			// a thread whose step the model does not enable is waiting (C
+			// repeats a load or a try-lock): it is chosen only when no other
+			// thread can go on, so that a scheduler that favours it (pct)
+			// does not spin
 			if len(f.visible(i)) == 0 || enabled(p, full) {
-				en = append(en, i)
+				if slices.Contains(m.Enabled(s, nil), i) {
+					en = append(en, i)
+				} else {
+					waiting = append(waiting, i)
+				}
 			}
 		}
 		if all {
 			break
+		}
+		if len(en) == 0 {
+			en = waiting
 		}
 		if len(en) == 0 {
 			return f.diverge("the C code deadlocks")
@@ -481,7 +507,7 @@ func FollowC(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uint64
 				return f.crashed(i, "(after the thread's last step)", err)
 			}
 			continue
-		case f.pts[i].Done:
+		case f.pts[i].Done && len(f.visible(i)) > 0:
 			return f.diverge(fmt.Sprintf("T%d's C code ended; the model's thread is at %s", i+1, m.PendingLabel(s, i)))
 		}
 		label := m.PendingLabel(s, i)

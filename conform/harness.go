@@ -53,6 +53,10 @@ type Harness struct {
 	out    *bufio.Reader
 	outF   *os.File // the stdout pipe, for read deadlines
 	stderr *bytes.Buffer
+	// Skipped collects the points the harness ran without a scheduling
+	// decision (config line "auto-local": points outside the model's
+	// state), in order; the caller drains it.
+	Skipped []Point
 	// Timeout bounds the wait for one reply (a thread that never reaches
 	// its next point: a hang in the C code or a lock it cannot get).
 	Timeout time.Duration
@@ -104,15 +108,35 @@ func Start(bin string, config []string) (*Harness, []Point, error) {
 	}
 	pts := make([]Point, n)
 	for i := range pts {
-		l, err := h.line()
-		if err != nil {
+		if pts[i], err = h.point(); err != nil {
 			return nil, nil, err
-		}
-		if pts[i], err = parsePoint(l); err != nil {
-			return nil, nil, h.crash(err)
 		}
 	}
 	return h, pts, nil
+}
+
+// point reads the next point line ("at" or "done"), collecting the "skip"
+// lines before it in Skipped.
+func (h *Harness) point() (Point, error) {
+	for {
+		l, err := h.line()
+		if err != nil {
+			return Point{}, err
+		}
+		if rest, ok := strings.CutPrefix(l, "skip "); ok {
+			p, err := parsePoint("at " + rest)
+			if err != nil {
+				return Point{}, h.crash(err)
+			}
+			h.Skipped = append(h.Skipped, p)
+			continue
+		}
+		p, err := parsePoint(l)
+		if err != nil {
+			return Point{}, h.crash(err)
+		}
+		return p, nil
+	}
 }
 
 // Run lets thread i make its pending access and run to its next point.
@@ -120,13 +144,9 @@ func (h *Harness) Run(i int) (Point, error) {
 	if _, err := fmt.Fprintf(h.in, "run %d\n", i); err != nil {
 		return Point{}, h.crash(err)
 	}
-	l, err := h.line()
+	p, err := h.point()
 	if err != nil {
 		return Point{}, err
-	}
-	p, err := parsePoint(l)
-	if err != nil {
-		return Point{}, h.crash(err)
 	}
 	if p.Thread != i {
 		return Point{}, h.crash(fmt.Errorf("asked T%d to run, T%d answered", i+1, p.Thread+1))

@@ -143,6 +143,7 @@ var LocalReasons = map[string]string{
 	"attempt-reclaim-reread": "_mi_segment_attempt_reclaim re-reads thread_id, as mi_free_block_mt does (one model read, step free.load-thread-id)",
 	"recursive-free":         "the recursive mi_free after a reclaim on free: it reads the thread_id it has just stored (step reclaim.store-thread-id) and frees locally",
 	"cursor-init-count":      "_mi_arena_field_cursor_init's load of abandoned_count right after mi_segment_get_reclaim_tries' (step cursor.load-abandoned-count): the model reads the count once for both (README, Model scope: abandoned_count)",
+	"collect-max-tries":      "_mi_abandoned_collect's load of abandoned_count for max_tries (forced) right after _mi_arena_field_cursor_init's (step cursor.load-abandoned-count): the model reads the count once for both (README, Model scope: _mi_abandoned_collect)",
 	"reclaim-store-again":    "mi_segment_reclaim stores thread_id again after _mi_arena_segment_clear_abandoned stored the same value for an OS segment (step reclaim.store-thread-id)",
 	"page-extend":            "mi_page_queue_find_free_ex collects the queue's first page again after mi_find_free_page's collect, when the page's free list is empty and its capacity is below its reserve (mi_page_extend_free follows). The model's pages are fully extended, so its first collect already finds a block: a remote free between C's two collects is collected by C's second one and by the model's next collect. Not lossless (README, Model scope: page capacity)",
 	"has-any-available":      "mi_page_has_any_available in mi_segment_check_free reads xthread_free again after the page's collect (used == reserved); the model folds it into step check-free.collect-xthread-free (scenarios.md §1.2: a free block or a non-empty xthread_free)",
@@ -159,6 +160,7 @@ var localSites = map[allocsim.Source][]localSite{
 		{"segment.c:1297 load.relaxed", "free.load-thread-id", "attempt-reclaim-reread"},
 		{"free.c:170 load.relaxed", "reclaim.", "recursive-free"},
 		{"arena-abandon.c:178 load.relaxed", "cursor.load-abandoned-count", "cursor-init-count"},
+		{"segment.c:1400 load.relaxed", "cursor.load-abandoned-count", "collect-max-tries"},
 		{"segment.c:1229 store.release", "reclaim.store-thread-id", "reclaim-store-again"},
 		{"internal.h:621 load.relaxed", "malloc.collect-xthread-free", "page-extend"},
 		{"page.c:209 load.relaxed", "malloc.collect-xthread-free", "page-extend"},
@@ -175,6 +177,7 @@ var localSites = map[allocsim.Source][]localSite{
 		{"segment.c:1287 load.relaxed", "free.load-thread-id", "attempt-reclaim-reread"},
 		{"free.c:164 load.relaxed", "reclaim.", "recursive-free"},
 		{"arena-abandon.c:178 load.relaxed", "cursor.load-abandoned-count", "cursor-init-count"},
+		{"segment.c:1390 load.relaxed", "cursor.load-abandoned-count", "collect-max-tries"},
 		{"segment.c:1219 store.release", "reclaim.store-thread-id", "reclaim-store-again"},
 		{"internal.h:618 load.relaxed", "malloc.collect-xthread-free", "page-extend"},
 		{"page.c:185 load.relaxed", "malloc.collect-xthread-free", "page-extend"},
@@ -236,4 +239,23 @@ func localWhy(src allocsim.Source, p Point, after string) string {
 		}
 	}
 	return ""
+}
+
+// autoSites are the harness's "auto-site" lines for tag src: the local
+// sites that the table lets run as local work after any step and that are
+// no step's site, so that a follow run needs no scheduling decision there.
+func autoSites(src allocsim.Source) []string {
+	steps := map[string]bool{}
+	for _, sites := range stepSites[src] {
+		for _, s := range sites {
+			steps[s] = true
+		}
+	}
+	var out []string
+	for _, l := range localSites[src] {
+		if l.After == "" && !steps[l.Site] {
+			out = append(out, "auto-site "+l.Site)
+		}
+	}
+	return out
 }

@@ -99,9 +99,26 @@ static uint8_t* arena_start;
 static size_t arena_size;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+/* one condition variable per scenario thread and one for the controller:
+   a hand-over wakes exactly the thread that runs next */
+static pthread_cond_t main_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t tcv[MC_MAX_THREADS];
 static mi_heap_t* heaps[MC_MAX_THREADS]; /* each scenario thread's default heap, as of its last point */
 static int current = -1;           /* the thread allowed to run; -1: the controller */
+/* auto-local (config line "auto-local"): a point outside the model's state
+   (print_addr's "-") does not pause its thread; it is reported as a "skip"
+   line and the thread runs on. The follow modes run such points as local
+   work anyway; this saves a round trip per point. */
+static bool auto_local;
+static __thread bool mc_naming; /* inside addr_name on a scenario thread */
+/* auto-site FILE:LINE KIND (config lines): sites at model locations that
+   the site table lets run as local work wherever they occur; with
+   auto-local they do not pause their thread either */
+static struct { char file[48]; int line; char kind[24]; } auto_sites[32];
+static int n_auto_sites;
+static void addr_name(const void* a, char* buf, size_t n);
+static const char* base_name(const char* f);
+static const char* kind_name(int k);
 static __thread int mc_self = -1;  /* this thread's scenario index; -1: not a scenario thread */
 
 static const char* kind_name(int k) {
@@ -139,8 +156,8 @@ static const char* base_name(const char* f) {
 /* pause: report the point and wait for the controller (caller holds mu) */
 static void mc_pause_locked(mc_thread_t* t) {
   current = -1;
-  pthread_cond_broadcast(&cv);
-  while (current != mc_self) pthread_cond_wait(&cv, &mu);
+  pthread_cond_signal(&main_cv);
+  while (current != mc_self) pthread_cond_wait(&tcv[mc_self], &mu);
 }
 
 void mc_point(int kind, const volatile void* addr, const char* file, int line) {
@@ -155,6 +172,27 @@ void mc_point(int kind, const volatile void* addr, const char* file, int line) {
       /* a new heap may reuse the memory of an exited thread's heap (the
          thread data cache, init.c): the address is now this thread's */
       for (int j = 0; j < nthreads; j++) if (j != mc_self && heaps[j] == hp) heaps[j] = NULL;
+    }
+  }
+  if (auto_local && (kind & MC_OP_MASK) != MC_LOCK && (kind & MC_OP_MASK) != MC_TRYLOCK && (kind & MC_OP_MASK) != MC_UNLOCK) {
+    /* naming the address may itself run instrumented atomics (the segment
+       map): they are the harness's, not points */
+    if (mc_naming) return;
+    char name[96];
+    mc_naming = true;
+    addr_name((const void*)addr, name, sizeof name);
+    mc_naming = false;
+    bool skip = strcmp(name, "-") == 0;
+    for (int k = 0; k < n_auto_sites && !skip; k++) {
+      skip = auto_sites[k].line == line && strcmp(auto_sites[k].file, base_name(file)) == 0 && strcmp(auto_sites[k].kind, kind_name(kind)) == 0;
+    }
+    if (skip) {
+      /* no stdio here: printf may allocate, and the allocator is mimalloc */
+      char buf[256];
+      int n = snprintf(buf, sizeof buf, "skip %d %s %s %s:%d op=%d\n", mc_self, kind_name(kind), name, base_name(file), line, t->op);
+      if (n > 0 && write(1, buf, (size_t)n) < 0) { /* the controller is gone */ }
+      t->kind = kind; t->addr = (const void*)addr; t->file = file; t->line = line; /* for a crash report */
+      return;
     }
   }
   pthread_mutex_lock(&mu);
@@ -187,7 +225,7 @@ static void* scenario_thread(void* arg) {
   mc_thread_t* t = &threads[mc_self];
   tids[mc_self] = _mi_thread_id();
   pthread_mutex_lock(&mu);
-  while (current != mc_self) pthread_cond_wait(&cv, &mu);
+  while (current != mc_self) pthread_cond_wait(&tcv[mc_self], &mu);
   pthread_mutex_unlock(&mu);
   for (int k = 0; k < t->nops; k++) {
     op_t* op = &t->ops[k];
@@ -222,9 +260,9 @@ static void* scenario_thread(void* arg) {
   t->op = t->nops;
   t->done = true;
   current = -1;
-  pthread_cond_broadcast(&cv);
+  pthread_cond_signal(&main_cv);
   /* never return: thread-exit destructors would run outside the schedule */
-  for (;;) pthread_cond_wait(&cv, &mu);
+  for (;;) pthread_cond_wait(&tcv[mc_self], &mu);
   return NULL;
 }
 
@@ -237,9 +275,9 @@ static void* scenario_thread(void* arg) {
 #if defined(__SANITIZE_ADDRESS__)
 __attribute__((no_sanitize_address))
 #endif
-static void print_addr(const void* a) {
+static void addr_name(const void* a, char* buf, size_t n) {
   const uint8_t* p = (const uint8_t*)a;
-  if (p == NULL) { printf("-"); return; }
+  if (p == NULL) { snprintf(buf, n, "-"); return; }
   int og = os_slot(p);
   if (og >= 0 || (arena_start != NULL && p >= arena_start && p < arena_start + arena_size)) {
     size_t g;
@@ -252,37 +290,43 @@ static void print_addr(const void* a) {
       g = off / MI_SEGMENT_SIZE;
       seg = (mi_segment_t*)(arena_start + g * MI_SEGMENT_SIZE);
     }
-    if (p == (const uint8_t*)&seg->thread_id) { printf("s%zu.thread_id", g); return; }
+    if (p == (const uint8_t*)&seg->thread_id) { snprintf(buf, n, "s%zu.thread_id", g); return; }
     const uint8_t* s0 = (const uint8_t*)&seg->slices[0];
     if (p >= s0 && p < s0 + sizeof(mi_slice_t) * (MI_SLICES_PER_SEGMENT + 1)) {
       size_t i = (size_t)(p - s0) / sizeof(mi_slice_t);
       mi_page_t* pg = &seg->slices[i];
-      if (p == (const uint8_t*)&pg->xthread_free) { printf("s%zu.p%zu.xthread_free", g, i); return; }
-      if (p == (const uint8_t*)&pg->xheap) { printf("s%zu.p%zu.xheap", g, i); return; }
-      printf("s%zu.p%zu+0x%zx", g, i, (size_t)(p - (const uint8_t*)pg));
+      if (p == (const uint8_t*)&pg->xthread_free) { snprintf(buf, n, "s%zu.p%zu.xthread_free", g, i); return; }
+      if (p == (const uint8_t*)&pg->xheap) { snprintf(buf, n, "s%zu.p%zu.xheap", g, i); return; }
+      snprintf(buf, n, "s%zu.p%zu+0x%zx", g, i, (size_t)(p - (const uint8_t*)pg));
       return;
     }
-    printf("s%zu+0x%zx", g, off % MI_SEGMENT_SIZE);
+    snprintf(buf, n, "s%zu+0x%zx", g, off % MI_SEGMENT_SIZE);
     return;
   }
   mi_arena_t* arena = (arena_start == NULL ? NULL : mi_atomic_load_ptr_relaxed(mi_arena_t, &mi_arenas[mi_arena_id_index(arena_id)]));
   if (arena != NULL) {
-    if (arena->blocks_abandoned != NULL && p >= (const uint8_t*)arena->blocks_abandoned && p < (const uint8_t*)(arena->blocks_abandoned + arena->field_count)) { printf("abandoned_bitmap"); return; }
-    if (p >= (const uint8_t*)arena->blocks_inuse && p < (const uint8_t*)(arena->blocks_inuse + arena->field_count)) { printf("inuse_bitmap"); return; }
+    if (arena->blocks_abandoned != NULL && p >= (const uint8_t*)arena->blocks_abandoned && p < (const uint8_t*)(arena->blocks_abandoned + arena->field_count)) { snprintf(buf, n, "abandoned_bitmap"); return; }
+    if (p >= (const uint8_t*)arena->blocks_inuse && p < (const uint8_t*)(arena->blocks_inuse + arena->field_count)) { snprintf(buf, n, "inuse_bitmap"); return; }
   }
 #if MC_HAS_SUBPROC
   mi_subproc_t* sp = _mi_subproc_from_id(mi_subproc_main());
-  if (p == (const uint8_t*)&sp->abandoned_count) { printf("abandoned_count"); return; }
-  if (p == (const uint8_t*)&sp->abandoned_os_list_count) { printf("os_list_count"); return; }
-  if (p >= (const uint8_t*)&sp->abandoned_os_lock && p < (const uint8_t*)&sp->abandoned_os_lock + sizeof(sp->abandoned_os_lock)) { printf("os_lock"); return; }
-  if (p >= (const uint8_t*)&sp->abandoned_os_visit_lock && p < (const uint8_t*)&sp->abandoned_os_visit_lock + sizeof(sp->abandoned_os_visit_lock)) { printf("os_visit_lock"); return; }
+  if (p == (const uint8_t*)&sp->abandoned_count) { snprintf(buf, n, "abandoned_count"); return; }
+  if (p == (const uint8_t*)&sp->abandoned_os_list_count) { snprintf(buf, n, "os_list_count"); return; }
+  if (p >= (const uint8_t*)&sp->abandoned_os_lock && p < (const uint8_t*)&sp->abandoned_os_lock + sizeof(sp->abandoned_os_lock)) { snprintf(buf, n, "os_lock"); return; }
+  if (p >= (const uint8_t*)&sp->abandoned_os_visit_lock && p < (const uint8_t*)&sp->abandoned_os_visit_lock + sizeof(sp->abandoned_os_visit_lock)) { snprintf(buf, n, "os_visit_lock"); return; }
 #else
-  if (p == (const uint8_t*)&abandoned_count) { printf("abandoned_count"); return; }
+  if (p == (const uint8_t*)&abandoned_count) { snprintf(buf, n, "abandoned_count"); return; }
 #endif
   for (int i = 0; i < nthreads; i++) {
-    if (heaps[i] != NULL && p == (const uint8_t*)&heaps[i]->thread_delayed_free) { printf("h%d.delayed", i + 1); return; }
+    if (heaps[i] != NULL && p == (const uint8_t*)&heaps[i]->thread_delayed_free) { snprintf(buf, n, "h%d.delayed", i + 1); return; }
   }
-  printf("-");
+  snprintf(buf, n, "-");
+}
+
+static void print_addr(const void* a) {
+  char buf[96];
+  addr_name(a, buf, sizeof buf);
+  fputs(buf, stdout);
 }
 
 static void report(int i) {
@@ -299,8 +343,8 @@ static void run(int i) {
   pthread_mutex_lock(&mu);
   if (!threads[i].done) {
     current = i;
-    pthread_cond_broadcast(&cv);
-    while (current != -1) pthread_cond_wait(&cv, &mu);
+    pthread_cond_signal(&tcv[i]);
+    while (current != -1) pthread_cond_wait(&main_cv, &mu);
   }
   pthread_mutex_unlock(&mu);
   report(i);
@@ -439,6 +483,17 @@ int main(void) {
     } else if (strcmp(word, "slices") == 0) {
       if (sscanf(line, "slices %d", &nslices) != 1) die("bad slices", line);
       mc_segment_slices = (size_t)nslices;
+    } else if (strcmp(word, "auto-local") == 0) {
+      auto_local = true;
+    } else if (strcmp(word, "auto-site") == 0) {
+      if (n_auto_sites >= 32) die("too many auto-site lines", line);
+      char fl[64];
+      if (sscanf(line, "auto-site %63s %23s", fl, auto_sites[n_auto_sites].kind) != 2) die("bad auto-site", line);
+      char* colon = strrchr(fl, ':');
+      if (colon == NULL || sscanf(colon + 1, "%d", &auto_sites[n_auto_sites].line) != 1) die("bad auto-site", line);
+      *colon = 0;
+      snprintf(auto_sites[n_auto_sites].file, sizeof auto_sites[n_auto_sites].file, "%s", fl);
+      n_auto_sites++;
     } else if (strcmp(word, "memory") == 0) {
       char kind[16];
       if (sscanf(line, "memory %15s", kind) != 1 || (strcmp(kind, "os") != 0 && strcmp(kind, "arena") != 0)) die("bad memory", line);
@@ -500,6 +555,7 @@ int main(void) {
         arena_start = (uint8_t*)mi_arena_area(arena_id, &arena_size);
         if (arena_start == NULL) die("no arena area", line);
       }
+      for (int i = 0; i < nthreads; i++) pthread_cond_init(&tcv[i], NULL);
       for (int i = 0; i < nthreads; i++) {
         if (pthread_create(&threads[i].th, NULL, scenario_thread, (void*)(intptr_t)i) != 0) die("pthread_create", line);
       }
