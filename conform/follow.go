@@ -299,6 +299,17 @@ func (f *follower) compare(i int, label string, retry bool) (*StepResult, error)
 	return nil, nil
 }
 
+// final ends a run at its last step (a trace's schedule, or maxSteps):
+// both states are recorded.
+func (f *follower) final() (*StepResult, error) {
+	cs, err := f.h.State()
+	if err != nil {
+		return nil, err
+	}
+	f.res.FinalModel, f.res.FinalC = ModelState(f.sc, &f.s), cs
+	return f.res, nil
+}
+
 // finish ends a run in which both sides are done: the end states, then the
 // site table's account of every C point.
 func (f *follower) finish() (*StepResult, error) {
@@ -391,7 +402,7 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 				return f.diverge(fmt.Sprintf("T%d cannot go on in the model (deadlock)", i+1))
 			}
 			if res.Steps >= maxSteps {
-				return res, nil
+				return f.final()
 			}
 			return f.diverge(fmt.Sprintf("T%d: model done %v, C done %v", i+1, m.Done(s, i), f.pts[i].Done))
 		}

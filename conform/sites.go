@@ -251,7 +251,7 @@ func (t SiteTable) Markdown() string {
 			fmt.Fprintf(&b, "- **%s**: %s\n", n, LocalReasons[n])
 		}
 	}
-	b.WriteString("\n" + WhyNotModel + ": statistics, options, the arena's other fields, the OS layer and the segment map, outside the model's state. " +
+	b.WriteString("\n" + WhyNotModel + ": statistics, options, the thread-data cache, the arena's other fields, the OS layer and the segment map, outside the model's state; and the OS abandoned list's lock, visit lock and count, whose critical sections the model makes one step each (cursor.os-lock-pop, abandon.os-lock-append). " +
 		WhyFolded + " into S: a pre-check load or the exchange of a CAS loop that the model makes one read-modify-write with step S (scenarios.md §1.3). " +
 		WhyOSNoArena + ": with memory os there is no arena.\n")
 	return b.String()

@@ -109,6 +109,10 @@ type StepResult struct {
 	Crash error
 	// Fault is the model's in-step violation at the last step, if any
 	Fault model.FaultCode
+	// FinalModel and FinalC are both states after the last step of a run
+	// that stopped at its schedule's end (or maxSteps) with both sides
+	// still running
+	FinalModel, FinalC string
 	// Points are the C points run, in order, each with the model step it
 	// made the access of ("" when the model has no step for it; see
 	// Classify)

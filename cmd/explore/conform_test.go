@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"mimcheck/conform"
+	"mimcheck/traces"
 )
 
 // TestConformUsage: bad input to explore conform is one line and exit 2.
@@ -165,5 +167,50 @@ func TestConformRandom(t *testing.T) {
 	}
 	if code, out, errs := explore(t, "replay", traceFiles[0]); code != exitOK {
 		t.Errorf("explore replay %s: exit %d\n%s\n%s", traceFiles[0], code, out, errs)
+	}
+}
+
+// TestCorpusOnC: every trace of the corpus either replays on its tag's C
+// code to its last step (explore conform replay, release build: the
+// violation step reproduced, or the whole trace conforming) or is
+// model-only with a stated reason (a mutant, the spin abstraction, a weak
+// memory model, an MSVC-C race, the harmful publish check, or a scenario
+// whose classes have no C counterpart). The list is printed with -v; the
+// README's corpus table is this list.
+func TestCorpusOnC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds mimalloc")
+	}
+	files, err := filepath.Glob(filepath.Join("..", "..", "traces", "testdata", "*.trace"))
+	if err != nil || len(files) == 0 {
+		t.Fatal("no corpus")
+	}
+	cache := t.TempDir()
+	onC := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := traces.Parse(f, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if why := modelOnly(tr); why != "" {
+			t.Logf("%s: model-only: %s", filepath.Base(f), why)
+			continue
+		}
+		src := needC(t, tr.Source.String())
+		code, out, errs := explore(t, "conform", "replay", "--mimalloc", src, "--cache", cache, "--flavour", "release", "--json", f)
+		var j jsonConformReplay
+		if err := json.Unmarshal([]byte(out), &j); err != nil || code != exitOK || (j.Verdict != "reproduced" && j.Verdict != "conforms") {
+			t.Errorf("%s: exit %d, %s\n%s", filepath.Base(f), code, out, errs)
+			continue
+		}
+		onC++
+		t.Logf("%s: on C (%s): %s through step %d", filepath.Base(f), tr.Source, j.Verdict, j.Through)
+	}
+	if onC < 2 {
+		t.Errorf("%d corpus traces replay on C, want findings 1 and 2 at least", onC)
 	}
 }
