@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -58,7 +57,7 @@ func cmdConformReplay(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, usagef("--flavour: %v", err))
 	}
-	data, err := os.ReadFile(pos[0])
+	data, err := readInput(pos[0])
 	if err != nil {
 		return fail(stderr, usagef("cannot read trace: %v", err))
 	}

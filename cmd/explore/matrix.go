@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"mimcheck/traces"
@@ -119,6 +120,9 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
+	if err := checkOut(f.out); err != nil {
+		return fail(stderr, err)
+	}
 	diag := stderr
 	if f.quiet {
 		diag = io.Discard
@@ -126,7 +130,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(diag, "matrix: %d runs, %d workers, strategy=dfs lang=%s memory=%s mutant=%s max-depth=%d max-preemptions=%d max-states=%d timeout=%s model-rev=%d out=%s\n",
 		len(rows), f.workers, f.lang, f.memory, f.mutant, f.maxDepth, f.maxPreemptions, f.maxStates, f.timeout, traces.ModelRev, f.out)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	runRows(ctx, rows, f, diag)
 
@@ -137,11 +141,18 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "internal error: %s: %s\n", r.name, oneLine(r.err.Error()))
 			return exitInternal
 		case r.out.viol != nil:
-			code = exitViolation
+			if code != exitUnsaved {
+				code = exitViolation
+			}
 			if r.out.viol.writeErr != nil {
-				fmt.Fprintf(stderr, "explore: %s: cannot write the trace: %s\n", r.name, oneLine(r.out.viol.writeErr.Error()))
+				fmt.Fprintf(stderr, "explore: %s: cannot write the trace: %s; the trace follows\n%s", r.name, oneLine(r.out.viol.writeErr.Error()), r.out.viol.data)
+				code = exitUnsaved
 			}
 		}
+	}
+	if code == exitOK && ctx.Err() != nil {
+		defer fmt.Fprintln(stderr, "explore: cancelled (SIGINT or SIGTERM): the table above is partial")
+		code = exitCancelled
 	}
 	fmt.Fprint(stdout, matrixTable(rows, !f.noTime))
 	for _, r := range rows {

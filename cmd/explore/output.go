@@ -60,6 +60,7 @@ type violationReport struct {
 	foundSw    int    // context switches of the schedule the search found
 	path       string // trace file written, "" if it could not be written
 	writeErr   error  // why the trace could not be written
+	data       []byte // the trace file's text
 	siteKind   string // siteRace, siteFault or siteInvariant
 	site       string // the site's key (what --all-violations goes past)
 }

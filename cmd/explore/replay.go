@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"mimcheck/traces"
 )
@@ -77,7 +76,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 
-	data, err := os.ReadFile(file)
+	data, err := readInput(file)
 	if err != nil {
 		return finish("malformed", exitUsage, fmt.Errorf("cannot read trace: %w", err))
 	}

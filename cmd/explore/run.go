@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"mimcheck/allocsim"
@@ -24,8 +25,10 @@ const (
 	exitOK        = 0 // no violation (complete, or partial with the limit named)
 	exitViolation = 1 // an invariant was violated
 	exitUsage     = 2 // usage or input error
+	exitUnsaved   = 3 // a violation was found but its trace could not be written (printed on stderr instead)
 	exitDiverged  = 4 // a replay diverged, or the trace is stale
 	exitInternal  = 5 // internal error (a simulator bug)
+	exitCancelled = 6 // SIGINT or SIGTERM stopped the search; the partial result was printed
 )
 
 // mainUsage is the help text of explore.
@@ -44,7 +47,9 @@ Example:
   explore replay out/span-queue-membership--S1-v2.4.1-none-BUG_B.trace
 
 Exit codes: 0 no violation, 1 violation, 2 usage or input error,
-4 replay diverged or stale trace, 5 internal error.
+3 violation whose trace could not be written (printed on stderr),
+4 replay diverged or stale trace, 5 internal error, 6 cancelled by SIGINT
+or SIGTERM (the partial result is printed).
 `
 
 // run executes the explore command line args (without the program name),
@@ -115,13 +120,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
+	if err := checkOut(f.out); err != nil {
+		return fail(stderr, err)
+	}
 	diag := stderr
 	if f.quiet {
 		diag = io.Discard
 	}
 	fmt.Fprintln(diag, c.configLine())
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fmt.Fprintf(diag, "searching (%s)...\n", c.hdr.Strategy)
 	o := c.search(ctx, diag, !f.quiet)
@@ -160,9 +168,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 		o.viol = v
 	}
+	unsaved := false
 	for _, v := range o.reported() {
 		if v.writeErr != nil {
-			fmt.Fprintf(stderr, "explore: cannot write the trace: %s\n", oneLine(v.writeErr.Error()))
+			// the counterexample is not lost: all of it goes to stderr
+			fmt.Fprintf(stderr, "explore: cannot write the trace: %s; the trace follows\n%s", oneLine(v.writeErr.Error()), v.data)
+			unsaved = true
 		}
 	}
 	for _, b := range o.res.Bounds {
@@ -204,10 +215,41 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "reproduce: explore replay %s\n", shellQuote(v.path))
 		}
 	}
-	if len(o.reported()) > 0 {
+	switch {
+	case unsaved:
+		return exitUnsaved
+	case len(o.reported()) > 0:
 		return exitViolation
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "explore: cancelled (SIGINT or SIGTERM): the result above is partial")
+		return exitCancelled
 	}
 	return exitOK
+}
+
+// saveTrace writes a counterexample (writeTrace; a test replaces it to
+// make the write fail).
+var saveTrace = writeTrace
+
+// checkOut makes sure that traces can be written to dir before a search
+// whose counterexample would otherwise be lost.
+func checkOut(dir string) error {
+	if dir == "" {
+		return usagef("--out: empty directory name")
+	}
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return usagef("--out %s: not a directory", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return usagef("--out %s: cannot create it (%v)", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".mimcheck-probe-*")
+	if err != nil {
+		return usagef("--out %s: cannot write there (%v)", dir, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
 }
 
 // search runs the configured strategy under ctx and the timeout. With
@@ -430,7 +472,8 @@ func (c *runConfig) saveViolation(v *sched.Found, dir string, corpus, minimize b
 	if err != nil {
 		return nil, err
 	}
-	r.path, r.writeErr = writeTrace(dir, traceName(&tr.Header, inv, corpus), data)
+	r.data = data
+	r.path, r.writeErr = saveTrace(dir, traceName(&tr.Header, inv, corpus), data)
 	return r, nil
 }
 

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary act as explore (MIMCHECK_AS_EXPLORE=1), so
+// that the signal tests run it as a separate process.
+func TestMain(m *testing.M) {
+	if os.Getenv("MIMCHECK_AS_EXPLORE") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestSignalsCancel: SIGINT and SIGTERM stop a search with its partial
+// result printed (limit=cancelled) and exit 6, not 0 (a clean pass) and
+// not a kill without a summary.
+func TestSignalsCancel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a search for a second")
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		cmd := exec.Command(os.Args[0], "run", "--scenario", "S3", "--no-races", "--quiet", "--out", t.TempDir())
+		cmd.Env = append(os.Environ(), "MIMCHECK_AS_EXPLORE=1")
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		cmd.Process.Signal(sig)
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitCancelled {
+			t.Fatalf("%v: %v (want exit %d)\nstdout %s\nstderr %s", sig, err, exitCancelled, out.String(), errb.String())
+		}
+		if !strings.Contains(out.String(), "result=partial") || !strings.Contains(out.String(), "limit=cancelled") || !strings.Contains(errb.String(), "cancelled (SIGINT or SIGTERM)") {
+			t.Errorf("%v: stdout %q stderr %q", sig, out.String(), errb.String())
+		}
+	}
+}
+
+// TestOutChecked: an --out that cannot hold a trace is bad input found
+// before the search (exit 2, one line), not after it with the
+// counterexample lost.
+func TestOutChecked(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(file, nil, 0o644)
+	for _, c := range []struct{ out, want string }{
+		{"", "--out: empty directory name"},
+		{file, "not a directory"},
+		{filepath.Join(file, "sub"), "cannot create it"},
+	} {
+		code, out, errs := explore(t, "run", "--scenario", "S1", "--mutant", "BUG_B", "--abstraction", "spin", "--quiet", "--out", c.out)
+		if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, c.want) {
+			t.Errorf("--out %q: exit %d, stdout %q, stderr %q (want exit 2 with %q)", c.out, code, out, errs, c.want)
+		}
+	}
+}
+
+// TestInputCapped: a scenario or trace file is read up to 16 MiB:
+// /dev/zero is bad input (exit 2, one line), not an out-of-memory crash.
+func TestInputCapped(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	for _, args := range [][]string{{"run", "--scenario", "/dev/zero"}, {"replay", "/dev/zero"}, {"conform", "replay", "/dev/zero"}} {
+		code, _, errs := explore(t, args...)
+		if code != exitUsage || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "more than 16 MiB") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
+		}
+	}
+}
+
+// TestUnsavedTrace: a violation whose trace cannot be written after all
+// (the disk filled during the search) is printed in full on stderr and
+// exits 3, so the counterexample is not lost.
+func TestUnsavedTrace(t *testing.T) {
+	saved := saveTrace
+	saveTrace = func(dir, name string, data []byte) (string, error) { return "", errors.New("no space left on device") }
+	defer func() { saveTrace = saved }()
+	code, out, errs := explore(t, "run", "--scenario", "S1", "--mutant", "BUG_B", "--abstraction", "spin", "--quiet", "--out", t.TempDir())
+	if code != exitUnsaved || !strings.Contains(out, "result=violation") || !strings.Contains(errs, "cannot write the trace: no space left on device; the trace follows") || !strings.Contains(errs, "mimcheck-trace 1") || !strings.Contains(errs, "expect violation span-queue-membership") {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
+}
