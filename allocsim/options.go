@@ -83,16 +83,21 @@ func ParsePatches(v string) (Patches, error) {
 		return 0, nil
 	}
 	for _, f := range strings.Split(v, ",") {
+		var q Patches
 		switch strings.TrimSpace(f) {
 		case "A", "a":
-			p |= PatchA
+			q = PatchA
 		case "B", "b":
-			p |= PatchB
+			q = PatchB
 		case "C", "c":
-			p |= PatchC
+			q = PatchC
 		default:
 			return 0, fmt.Errorf("unknown patch %q (want a comma list of A, B, C)", f)
 		}
+		if p&q != 0 {
+			return 0, fmt.Errorf("patch %s named twice", strings.TrimSpace(f))
+		}
+		p |= q
 	}
 	return p, nil
 }

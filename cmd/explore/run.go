@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -116,9 +118,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if len(pos) > 0 {
 		return fail(stderr, usagef("run: unexpected argument %q", pos[0]))
 	}
+	if err := contradictions(fs, args, f); err != nil {
+		return fail(stderr, err)
+	}
 	c, err := f.resolve()
 	if err != nil {
 		return fail(stderr, err)
+	}
+	if f.workers > runtime.NumCPU() {
+		fmt.Fprintf(stderr, "explore: warning: --workers %d is more than this machine's %d cores\n", f.workers, runtime.NumCPU())
 	}
 	if err := checkOut(f.out); err != nil {
 		return fail(stderr, err)
@@ -225,6 +233,43 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return exitCancelled
 	}
 	return exitOK
+}
+
+// contradictions rejects flags that would be accepted and then do nothing
+// or contradict each other: a flag given twice, a seed or run count
+// without a seeded strategy, warm-up rounds outside S3, workers for a
+// strategy that runs on one, a PCT depth without PCT.
+func contradictions(fs *flag.FlagSet, args []string, f runFlags) error {
+	count := map[string]int{}
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") || a == "-" || a == "--" {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if fs.Lookup(name) != nil {
+			count[name]++
+		}
+	}
+	for _, name := range []string{"scenario", "source", "patch", "lang", "mutant", "abstraction", "memory", "strategy", "seed", "runs", "rounds", "workers", "out", "timeout"} {
+		if count[name] > 1 {
+			return usagef("--%s given %d times", name, count[name])
+		}
+	}
+	set := func(name string) bool { return count[name] > 0 }
+	seeded := traces.Seeded(f.strategy)
+	switch {
+	case set("seed") && !seeded:
+		return usagef("--seed: only the random and pct strategies take a seed (--strategy %s does not)", f.strategy)
+	case set("runs") && !seeded:
+		return usagef("--runs: only the random and pct strategies make runs (--strategy %s does not)", f.strategy)
+	case set("pct-depth") && f.strategy != traces.StrategyPCT:
+		return usagef("--pct-depth: only with --strategy pct")
+	case set("rounds") && !strings.EqualFold(f.scenario, "S3"):
+		return usagef("--rounds: only S3 has warm-up rounds (--scenario %s)", f.scenario)
+	case f.workers > 1 && f.strategy != traces.StrategyDFS && f.strategy != traces.StrategyBFS:
+		return usagef("--workers %d: only the dfs and bfs strategies run in parallel (--strategy %s runs on one)", f.workers, f.strategy)
+	}
+	return nil
 }
 
 // saveTrace writes a counterexample (writeTrace; a test replaces it to

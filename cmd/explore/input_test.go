@@ -93,3 +93,32 @@ func TestUnsavedTrace(t *testing.T) {
 		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, errs)
 	}
 }
+
+// TestContradictoryFlags: flags that would be accepted and then do nothing
+// or contradict each other are bad input (exit 2, one line); --workers
+// above the core count only warns.
+func TestContradictoryFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scenario", "S2", "--seed", "3"}, "--seed: only the random and pct strategies"},
+		{[]string{"--scenario", "S2", "--runs", "3"}, "--runs: only the random and pct strategies"},
+		{[]string{"--scenario", "S1", "--rounds", "3"}, "--rounds: only S3"},
+		{[]string{"--scenario", "S2", "--strategy", "dpor", "--no-races", "--workers", "2"}, "--workers 2: only the dfs and bfs strategies"},
+		{[]string{"--scenario", "S1", "--scenario", "S2"}, "--scenario given 2 times"},
+		{[]string{"--scenario=S1", "--scenario", "S2"}, "--scenario given 2 times"},
+		{[]string{"--scenario", "S1", "--patch", "A,A"}, "patch A named twice"},
+		{[]string{"--scenario", "S1", "--pct-depth", "2"}, "--pct-depth: only with --strategy pct"},
+	} {
+		args := append([]string{"run", "--quiet", "--out", t.TempDir()}, c.args...)
+		code, out, errs := explore(t, args...)
+		if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q (want exit 2 with %q)", c.args, code, out, errs, c.want)
+		}
+	}
+	code, out, errs := explore(t, "run", "--scenario", "S1", "--workers", "64", "--quiet", "--out", t.TempDir())
+	if code != exitOK || !strings.HasPrefix(out, "result=ok") || !strings.Contains(errs, "warning: --workers 64 is more than this machine's") {
+		t.Errorf("--workers 64: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
