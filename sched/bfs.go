@@ -164,7 +164,6 @@ type bfs[S comparable] struct {
 	progress     func(Progress)
 	every        int64
 	nextProgress int64
-	prevWidth    int
 }
 
 func newBFS[S comparable](ctx context.Context, sys System[S], lim Limits, opt Options, r runner) *bfs[S] {
@@ -329,7 +328,6 @@ func (b *bfs[S]) level(depth int) bool {
 		b.hit |= hitStates
 		return false
 	}
-	b.prevWidth = len(b.cur)
 	return true
 }
 
@@ -517,19 +515,11 @@ func (b *bfs[S]) report(depth int, frontier int64) {
 	for b.nextProgress <= b.res.Transitions {
 		b.nextProgress += b.every
 	}
-	states := b.size()
-	est := 2 * float64(states)
-	if b.prevWidth > 0 {
-		if r := float64(frontier) / float64(b.prevWidth); r < 1 {
-			est = float64(states) + float64(frontier)*r/(1-r)
-		}
-	}
 	b.progress(Progress{
-		States:      states,
+		States:      b.size(),
 		Transitions: b.res.Transitions,
 		Executions:  b.res.Runs,
 		Depth:       depth,
 		Frontier:    frontier,
-		Estimate:    est,
 	})
 }

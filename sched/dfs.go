@@ -22,13 +22,10 @@ type Options struct {
 	// depend on the number of workers (see the package documentation).
 	Workers int
 	// Progress, when non-nil, is called about every ProgressEvery
-	// transitions, from the goroutine that called the search. The DFS
-	// estimates the total state count with Knuth's estimator on its stack
-	// (see knuthEstimate); the BFS extrapolates the shrinking of its levels
-	// geometrically: if the last level had r times as many states as the
-	// one before and r < 1, the remaining levels are guessed to hold
-	// next*r/(1-r) states (for r >= 1 the estimate is 2*States). Both are
-	// rough estimates.
+	// transitions, from the goroutine that called the search. It carries
+	// no estimate of the total: Knuth's estimator on the DFS stack and a
+	// geometric extrapolation of the BFS levels were off by up to six
+	// orders of magnitude on S2 (issue 11), so none is given.
 	Progress func(Progress)
 	// ProgressEvery is the number of transitions between Progress calls;
 	// 0 means [DefaultProgressEvery]. The BFS calls Progress at most once
@@ -79,7 +76,6 @@ type dfs[S comparable] struct {
 	progress     func(Progress)
 	every        int64
 	nextProgress int64
-	est          knuthEstimate
 }
 
 // Exhaustive explores every state reachable from sys.Init() within lim by a
@@ -305,21 +301,12 @@ func (d *dfs[S]) report() {
 	for d.nextProgress <= d.res.Transitions {
 		d.nextProgress += d.every
 	}
-	// Knuth's estimator along the stack: the root has stack[0].nnew
-	// children, each of those stack[1].nnew, and so on.
-	sample, prod := 1.0, 1.0
-	for _, fr := range d.stack {
-		prod *= float64(fr.nnew)
-		sample += prod
-	}
-	states := int64(d.seen.size())
 	d.progress(Progress{
-		States:      states,
+		States:      int64(d.seen.size()),
 		Transitions: d.res.Transitions,
 		Executions:  d.res.Runs,
 		Depth:       len(d.stack) - 1,
 		Frontier:    int64(len(d.pool)),
-		Estimate:    d.est.add(sample, states),
 	})
 }
 

@@ -45,10 +45,8 @@
 //
 // [Options].Progress receives a [Progress] snapshot about every
 // [Options].ProgressEvery transitions (default 1<<16). sched never reads
-// the clock; callers compute rates and ETAs from their own wall clock. The
-// snapshot's Estimate of the total state count is rough: Knuth's
-// tree-size estimator averaged over the DFS stacks seen, or a geometric
-// extrapolation of the BFS level widths (see [Options]).
+// the clock; callers compute rates from their own wall clock. It carries
+// no estimate of the total state count (see [Options].Progress).
 //
 // # Fingerprint store
 //

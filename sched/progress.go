@@ -14,10 +14,6 @@ type Progress struct {
 	// DFS node pool (stack plus pending siblings) or the BFS level being
 	// expanded.
 	Frontier int64
-	// Estimate is a rough estimate of the total number of states (see
-	// [Options].Progress for the method). It is at least States; treat it
-	// as an order of magnitude, not a forecast.
-	Estimate float64
 }
 
 // DefaultProgressEvery is the number of transitions between two Progress
@@ -34,29 +30,4 @@ func (opt Options) progressEvery() int64 {
 	default:
 		return DefaultProgressEvery
 	}
-}
-
-// knuthEstimate accumulates Knuth's tree-size estimator (Knuth 1975,
-// "Estimating the efficiency of backtrack programs") over the DFS spanning
-// tree, in which each state is a node exactly once and the children of a
-// node are the successors it claimed. For a root-to-node path whose nodes
-// have c1, c2, ... children, 1 + c1 + c1*c2 + ... estimates the number of
-// nodes. The DFS samples its current stack at every progress call, and
-// the estimate is the running mean of these samples. The stack is not a
-// uniformly random path (DFS descends into the first child first), so the
-// mean is biased and noisy: it is a rough estimate only.
-type knuthEstimate struct {
-	sum float64
-	n   float64
-}
-
-// add records one sample and returns the running mean, at least states.
-func (k *knuthEstimate) add(sample float64, states int64) float64 {
-	k.sum += sample
-	k.n++
-	e := k.sum / k.n
-	if e < float64(states) {
-		e = float64(states)
-	}
-	return e
 }

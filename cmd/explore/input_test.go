@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"mimcheck/sched"
 )
 
 // TestMain lets the test binary act as explore (MIMCHECK_AS_EXPLORE=1), so
@@ -120,5 +122,21 @@ func TestContradictoryFlags(t *testing.T) {
 	code, out, errs := explore(t, "run", "--scenario", "S1", "--workers", "64", "--quiet", "--out", t.TempDir())
 	if code != exitOK || !strings.HasPrefix(out, "result=ok") || !strings.Contains(errs, "warning: --workers 64 is more than this machine's") {
 		t.Errorf("--workers 64: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
+
+// TestProgressNoEstimate: the progress line reports what the search has
+// done (states and their rate, transitions, depth, frontier, executions)
+// and no estimate of the total or ETA: the estimates printed before were
+// off by up to six orders of magnitude (est=3.86e+10 on S2, whose search
+// ends at 11,209 states) and overflowed on four threads.
+func TestProgressNoEstimate(t *testing.T) {
+	var b bytes.Buffer
+	p := &progressPrinter{w: &b, start: time.Now().Add(-2 * time.Second)}
+	p.update(sched.Progress{States: 5000, Transitions: 9000, Depth: 30, Frontier: 40, Executions: 2})
+	var lastStates, lastSteps int64
+	l := p.line(&lastStates, &lastSteps)
+	if !strings.HasPrefix(l, "progress: 2.0s states=5000 (5000/s) transitions=9000 depth=30 frontier=40 executions=2") || strings.Contains(l, "est") || strings.Contains(l, "eta") {
+		t.Errorf("progress line %q", l)
 	}
 }

@@ -458,12 +458,6 @@ func (p *progressPrinter) line(lastStates, lastSteps *int64) string {
 	*lastStates = pr.States
 	line := fmt.Sprintf("progress: %s states=%d (%d/s) transitions=%d depth=%d frontier=%d executions=%d",
 		seconds(el), pr.States, rate, pr.Transitions, pr.Depth, pr.Frontier, pr.Executions)
-	if pr.Estimate > float64(pr.States) && pr.States > 0 {
-		frac := float64(pr.States) / pr.Estimate
-		eta := time.Duration(float64(el) * (1 - frac) / frac)
-		bar := int(frac * 20)
-		line += fmt.Sprintf(" est=%.3g [%s%s] eta~%s", pr.Estimate, strings.Repeat("#", bar), strings.Repeat(".", 20-bar), seconds(eta))
-	}
 	return line
 }
 
