@@ -190,25 +190,32 @@ func BuiltinScenarios() []string { return []string{"S1", "S2", "S3"} }
 // ../shared/spec/scenarios.md §2). S3 takes its number of warm-up rounds
 // from rounds (12 in the reference).
 func BuiltinScenario(name string, rounds int) (*Scenario, error) {
-	var text string
-	switch strings.ToUpper(name) {
-	case "S1":
-		text = s1Text
-	case "S2":
-		text = s2Text
-	case "S3":
-		if rounds < 0 || rounds > 20 {
-			return nil, fmt.Errorf("S3 rounds %d out of range 0..20", rounds)
-		}
-		text = s3Text(rounds)
-	default:
-		return nil, fmt.Errorf("unknown scenario %q (want S1, S2, S3 or a scenario file)", name)
+	text, err := BuiltinText(name, rounds)
+	if err != nil {
+		return nil, err
 	}
 	sc, err := ParseScenario(name, text)
 	if err != nil {
 		panic("mimcheck internal bug: built-in scenario does not parse: " + err.Error())
 	}
 	return sc, nil
+}
+
+// BuiltinText returns the scenario file text of a built-in scenario (S3
+// with the given warm-up rounds).
+func BuiltinText(name string, rounds int) (string, error) {
+	switch strings.ToUpper(name) {
+	case "S1":
+		return s1Text, nil
+	case "S2":
+		return s2Text, nil
+	case "S3":
+		if rounds < 0 || rounds > 20 {
+			return "", fmt.Errorf("S3 rounds %d out of range 0..20", rounds)
+		}
+		return s3Text(rounds), nil
+	}
+	return "", fmt.Errorf("unknown scenario %q (want S1, S2, S3 or a scenario file)", name)
 }
 
 // s1Text: abandon, then reclaim-on-free (2 threads, 1 slot).

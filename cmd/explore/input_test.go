@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"mimcheck/allocsim"
 	"mimcheck/sched"
 )
 
@@ -138,5 +139,22 @@ func TestProgressNoEstimate(t *testing.T) {
 	l := p.line(&lastStates, &lastSteps)
 	if !strings.HasPrefix(l, "progress: 2.0s states=5000 (5000/s) transitions=9000 depth=30 frontier=40 executions=2") || strings.Contains(l, "est") || strings.Contains(l, "eta") {
 		t.Errorf("progress line %q", l)
+	}
+}
+
+// TestListScenario: explore list --scenario prints a built-in scenario's
+// program in the file format, which parses back to the same scenario.
+func TestListScenario(t *testing.T) {
+	for _, name := range []string{"S1", "S2", "s3"} {
+		code, out, errs := explore(t, "list", "--scenario", name)
+		if code != exitOK || errs != "" || !strings.HasPrefix(out, "scenario "+strings.ToUpper(name)+"\n") || !strings.Contains(out, "thread: ") {
+			t.Fatalf("%s: exit %d\n%s\n%s", name, code, out, errs)
+		}
+		if _, err := allocsim.ParseScenario(name, out); err != nil {
+			t.Errorf("%s: the printed program does not parse: %v", name, err)
+		}
+	}
+	if code, _, errs := explore(t, "list", "--scenario", "S1", "--rounds", "3"); code != exitUsage || !strings.Contains(errs, "only S3") {
+		t.Errorf("--rounds with S1: exit %d %q", code, errs)
 	}
 }

@@ -13,21 +13,27 @@ import (
 )
 
 // listUsage is the help text of explore list.
-const listUsage = `usage: explore list
+const listUsage = `usage: explore list [--scenario S1|S2|S3 [--rounds N]]
 
 Lists the scenarios, sources, patches, language modes, mutants,
 abstractions, strategies, invariants (with their spec letters) and step
-labels (with their memory orders and the C functions they model).
+labels (with their memory orders and the C functions they model). With
+--scenario it prints a built-in scenario's program instead, in the
+scenario file format (README, Scenario files).
 
 Example:
   explore list
+  explore list --scenario S2
 
+Flags:
 `
 
 // cmdList is "explore list".
 func cmdList(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	scen := fs.String("scenario", "", "print this built-in scenario's program: S1, S2 or S3")
+	rounds := fs.Int("rounds", 12, "warm-up rounds of S3 (0..20)")
 	pos, err := parseArgs(fs, args)
 	if errors.Is(err, errHelp) {
 		printUsage(stdout, listUsage, fs)
@@ -38,6 +44,17 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(pos) > 0 {
 		return fail(stderr, usagef("list: unexpected argument %q", pos[0]))
+	}
+	if *scen != "" {
+		if !strings.EqualFold(*scen, "S3") && *rounds != 12 {
+			return fail(stderr, usagef("--rounds: only S3 has warm-up rounds (--scenario %s)", *scen))
+		}
+		text, err := allocsim.BuiltinText(*scen, *rounds)
+		if err != nil {
+			return fail(stderr, usagef("--scenario: %v", err))
+		}
+		fmt.Fprint(stdout, text)
+		return exitOK
 	}
 	w := stdout
 	fmt.Fprintf(w, "scenarios:     %s (or a scenario FILE)\n", strings.Join(allocsim.BuiltinScenarios(), " "))
