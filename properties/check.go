@@ -2,6 +2,8 @@ package properties
 
 import (
 	"math/bits"
+	"strconv"
+	"strings"
 
 	"mimcheck/model"
 )
@@ -343,13 +345,13 @@ func (c *Checker) Final(s *model.State) error {
 		return nil
 	}
 	if !c.m.AllDone(s) {
-		var waiting []int
+		var waiting []string
 		for t := 0; t < c.dims.Threads; t++ {
 			if !c.m.Done(s, t) {
-				waiting = append(waiting, t+1)
+				waiting = append(waiting, "T"+strconv.Itoa(t+1))
 			}
 		}
-		return violation("deadlock-free", "no thread can step; waiting: T%v", waiting)
+		return violation("deadlock-free", "no thread can step; waiting: %s", strings.Join(waiting, " "))
 	}
 	for k := 0; k < c.dims.Mailboxes; k++ {
 		if s.Mailbox[k] != 0 {

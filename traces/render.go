@@ -21,8 +21,12 @@ func Render(tr *Trace) string {
 		scen = fmt.Sprintf("S3 (%d rounds)", tr.Rounds)
 	}
 	fmt.Fprintf(&b, "scenario    %s\n", scen)
-	fmt.Fprintf(&b, "config      source=%s patches=%s lang=%s mutant=%s abstraction=%s model-rev=%d\n",
-		tr.Source, tr.Patches, tr.Lang, tr.Mutant, tr.Abstraction, ModelRev)
+	memory := "none (races not tracked)"
+	if !tr.NoMemory {
+		memory = tr.Memory.String()
+	}
+	fmt.Fprintf(&b, "config      source=%s patches=%s lang=%s memory=%s mutant=%s abstraction=%s model-rev=%d\n",
+		tr.Source, tr.Patches, tr.Lang, memory, tr.Mutant, tr.Abstraction, ModelRev)
 	found := tr.Strategy
 	if Seeded(tr.Strategy) {
 		found = fmt.Sprintf("%s seed=%d", tr.Strategy, tr.Seed)

@@ -58,6 +58,9 @@ func Replay(tr *Trace) (*ReplayResult, error) {
 	}
 	if err != nil {
 		k := len(labels)
+		if n := sys.Sim.Threads(); schedule[k] >= n {
+			return nil, diverged(k, "thread t%d does not exist: the scenario has t0..t%d", schedule[k], n-1)
+		}
 		s, _, _ := sched.Replay[model.State](sys, schedule[:k])
 		return nil, diverged(k, "t%d is not enabled (enabled: %s)", schedule[k], threadList(sys.Enabled(&s, nil)))
 	}

@@ -179,7 +179,16 @@ func TestTampered(t *testing.T) {
 		t.Fatal("no tampered schedule diverged")
 	}
 
+	// A thread the scenario does not have is named as such (issue 11: the
+	// message said "t5 is not enabled" on a three-thread scenario).
 	bad := *tr
+	bad.Steps = slices.Clone(tr.Steps)
+	bad.Steps[1].Thread = 5
+	if _, err := traces.Replay(&bad); !errors.Is(err, traces.ErrDiverged) || !strings.Contains(err.Error(), "thread t5 does not exist: the scenario has t0..t") {
+		t.Fatalf("thread 5: %v", err)
+	}
+
+	bad = *tr
 	bad.Steps = slices.Clone(tr.Steps)
 	bad.Steps[3].Label = "free.push-xthread-free"
 	if _, err := traces.Replay(&bad); !errors.Is(err, traces.ErrDiverged) || !strings.Contains(err.Error(), "step 3:") {

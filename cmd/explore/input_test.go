@@ -158,3 +158,17 @@ func TestListScenario(t *testing.T) {
 		t.Errorf("--rounds with S1: exit %d %q", code, errs)
 	}
 }
+
+// TestReplayNamesMemory: explore replay's config line and JSON name the
+// memory model of the trace (issue 11: both left it out).
+func TestReplayNamesMemory(t *testing.T) {
+	f := filepath.Join("..", "..", "traces", "testdata", "block-conservation--S2-rc11-stale-xheap.trace")
+	code, out, _ := explore(t, "replay", f)
+	if code != exitOK || !strings.Contains(out, "lang=c11 memory=rc11 ") {
+		t.Errorf("text: exit %d\n%s", code, out)
+	}
+	code, out, _ = explore(t, "replay", "--json", f)
+	if code != exitOK || !strings.Contains(out, `"memory": "rc11"`) {
+		t.Errorf("json: exit %d\n%s", code, out)
+	}
+}

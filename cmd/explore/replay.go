@@ -35,6 +35,7 @@ type jsonReplay struct {
 	Lang        string   `json:"lang"`
 	Mutant      string   `json:"mutant"`
 	Abstraction string   `json:"abstraction"`
+	Memory      string   `json:"memory"` // sc, ra, rc11; "none" when races are not tracked
 	Strategy    string   `json:"strategy"`
 	Expect      string   `json:"expect"`
 	Outcome     string   `json:"outcome"`
@@ -89,6 +90,10 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	}
 	j.Scenario, j.Source, j.Patches = tr.ScenarioName(), tr.Source.String(), tr.Patches.String()
 	j.Lang, j.Mutant, j.Abstraction, j.Strategy = tr.Lang.String(), tr.Mutant.String(), tr.Abstraction.String(), tr.Strategy
+	j.Memory = "none"
+	if !tr.NoMemory {
+		j.Memory = tr.Memory.String()
+	}
 	j.Expect, j.Steps = "ok", len(tr.Steps)
 	if tr.Expect != "" {
 		j.Expect = "violation " + tr.Expect
