@@ -3,7 +3,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 PKGS := ./...
 
-.PHONY: conform fuzz-parse memory-matrix explore test test-short verify purity fmt-check vet bench explore-smoke replay-corpus build prop soak mutants fuzz-schedule
+.PHONY: conform fuzz-parse fuzz-scenario memory-matrix explore test test-short verify purity fmt-check vet bench explore-smoke replay-corpus build prop soak mutants fuzz-schedule
 
 build:
 	$(GO) build -o bin/explore ./cmd/explore
@@ -95,3 +95,6 @@ fuzz-schedule:
 	$(GO) test ./properties/ -run '^$$' -fuzz FuzzSchedule -fuzztime $(FUZZTIME)
 fuzz-parse:
 	$(GO) test ./traces/ -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+## fuzz-scenario: native fuzzing of the scenario file parser.
+fuzz-scenario:
+	$(GO) test ./allocsim/ -run '^$$' -fuzz FuzzParseScenario -fuzztime $(FUZZTIME)

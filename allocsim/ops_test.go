@@ -584,7 +584,7 @@ func TestFreeNull(t *testing.T) {
 		reg                int
 		stopOp             int
 	}{
-		{"never-assigned", "free z; send _ -> m0", "send _ -> m1", 0, 1},
+		{"never-assigned", "free _; send _ -> m0", "send _ -> m1", 0, 1},
 		{"received-null", "x <- m1; free x; send _ -> m0", "send _ -> m1", 0, 2},
 	}
 	for _, c := range cases {

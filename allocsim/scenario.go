@@ -279,8 +279,9 @@ func ParseScenario(name, text string) (*Scenario, error) {
 	mailboxes := 0
 	setSegs, setSlices := false, false
 	lines := strings.Split(text, "\n")
+	seen := map[string]int{} // directive -> line
 	for ln, raw := range lines {
-		line := strings.TrimSpace(raw)
+		line := strings.TrimSpace(strings.ReplaceAll(raw, "\t", " "))
 		if i := strings.IndexByte(line, '#'); i >= 0 {
 			line = strings.TrimSpace(line[:i])
 		}
@@ -292,6 +293,13 @@ func ParseScenario(name, text string) (*Scenario, error) {
 		}
 		key, rest, _ := strings.Cut(line, " ")
 		rest = strings.TrimSpace(rest)
+		switch key {
+		case "scenario", "segments", "slices", "memory":
+			if first, dup := seen[key]; dup {
+				return nil, errf("%s given twice (first at line %d)", key, first)
+			}
+			seen[key] = ln + 1
+		}
 		switch {
 		case key == "scenario":
 			sc.Name = rest
@@ -527,6 +535,47 @@ func parseProgram(body string, classes map[string]uint8) ([]Op, []string, int, e
 		default:
 			return nil, nil, 0, fmt.Errorf("unknown operation %q", s)
 		}
+		if err := checkRegister(ops, regs); err != nil {
+			return nil, nil, 0, fmt.Errorf("operation %d (%s): %v", len(ops), s, err)
+		}
 	}
 	return ops, regs, mbox, nil
+}
+
+// checkRegister checks the last of ops against the registers' contents in
+// program order: a free or send of a register that was never assigned
+// (the register "_" stands for no block: a send of it is a pure signal),
+// and a malloc or receive into a register that still holds a block (the
+// scenario would leak it), are scenario errors.
+func checkRegister(ops []Op, regs []string) error {
+	const never, live, empty = 0, 1, 2
+	state := make([]int, len(regs))
+	for k, op := range ops {
+		var r uint8
+		switch op.Kind {
+		case OpMalloc, OpRecv:
+			r = op.B
+		case OpFree, OpSend:
+			r = op.A
+		default:
+			continue
+		}
+		if regs[r] == "_" {
+			continue
+		}
+		last := k == len(ops)-1
+		switch op.Kind {
+		case OpMalloc, OpRecv:
+			if state[r] == live && last {
+				return fmt.Errorf("register %s still holds a block: the scenario would leak it (free or send it first)", regs[r])
+			}
+			state[r] = live
+		case OpFree, OpSend:
+			if state[r] == never && last {
+				return fmt.Errorf("register %s is used before it is assigned", regs[r])
+			}
+			state[r] = empty
+		}
+	}
+	return nil
 }

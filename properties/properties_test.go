@@ -355,7 +355,7 @@ thread: x <- m0; exit
 		m := sim(t, `scenario mb
 segments 1
 slices 5
-thread: send z -> m0
+thread: send _ -> m0
 `, allocsim.SpinAbs)
 		chk := properties.NewChecker(m)
 		s := m.Init()
