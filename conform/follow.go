@@ -177,6 +177,11 @@ func (f *follower) advance(i int) (string, error) {
 			return fmt.Sprintf("T%d's C code ended; the model's next step (%s) accesses %s", i+1, f.m.PendingLabel(&f.s, i), v[0].name), nil
 		case n > 100000:
 			return fmt.Sprintf("T%d's C code never reaches %s (the model's step %s)", i+1, v[0].name, f.m.PendingLabel(&f.s, i)), nil
+		case f.pts[i].Op > int(f.s.Threads[i].Op):
+			return fmt.Sprintf("T%d's C code finished operation %d without the access of the model's step %s (%s); it is at %s", i+1, f.s.Threads[i].Op+1, f.m.PendingLabel(&f.s, i), v[0].name, f.pts[i]), nil
+		}
+		if _, _, isMbox := f.pts[i].Mailbox(); isMbox {
+			return fmt.Sprintf("T%d's C code is at its hand-off %s; the model's step is %s (%s)", i+1, f.pts[i], f.m.PendingLabel(&f.s, i), v[0].name), nil
 		}
 		if err := f.runC(i, "", false); err != nil {
 			return "", err
@@ -282,6 +287,9 @@ func (f *follower) compare(i int, label string, retry bool) (*StepResult, error)
 	ms := norm(ModelState(f.sc, s))
 	first := norm(cs)
 	for try := 0; retry && ms != norm(cs) && try < 2 && !f.pts[i].Done && !m.Done(s, i); try++ {
+		if _, _, isMbox := f.pts[i].Mailbox(); isMbox {
+			break // a hand-off is never thread-private work
+		}
 		if err := f.runC(i, "", false); err != nil {
 			return nil, err
 		}
