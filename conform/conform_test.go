@@ -364,3 +364,37 @@ func TestFollowStrict(t *testing.T) {
 		t.Error("without the page-extend entries no follow run reported C's second collect of the first page")
 	}
 }
+
+// TestFollowCShort: the short conformance run of make test — 100
+// schedules chosen by the harness on the C code of s1 (s1-m3 at v2.1.7,
+// where s1's 128 KiB object is medium) and s2 at v2.4.1 and v2.1.7, each
+// followed by the model step by step with no divergence.
+func TestFollowCShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds mimalloc")
+	}
+	for _, src := range []allocsim.Source{allocsim.V241, allocsim.V217} {
+		bin, err := Build(shared(t, src.String(), true), Release, testCache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"s1", "s2"} {
+			if name == "s1" && src == allocsim.V217 {
+				name = "s1-m3"
+			}
+			sc := scenario(t, "../scenarios/conform/"+name+".scn")
+			steps := 0
+			for seed := uint64(1); seed <= 100; seed++ {
+				r, err := FollowC(bin, sc, allocsim.Config{Source: src}, seed, 5000, nil, seed%2 == 0)
+				if err != nil {
+					t.Fatalf("%s %s seed %d: %v", src, name, seed, err)
+				}
+				if r.Mismatch != nil || r.Crash != nil {
+					t.Fatalf("%s %s seed %d: %d steps, %v %v", src, name, seed, r.Steps, r.Mismatch, r.Crash)
+				}
+				steps += r.Steps
+			}
+			t.Logf("%s %s: 100 C schedules (random and pct) followed, %d steps", src, name, steps)
+		}
+	}
+}
