@@ -36,7 +36,9 @@ after every step (exit 4 on a divergence that the README does not explain;
 known ones, conform.KnownDivergences, are counted).
 
 The scenario's classes must have a C counterpart (README, conformance):
-1 slice with 8 blocks, or k >= 2 slices with 1 block (k >= 3 at v2.1.7), or huge.
+1 slice with 8 blocks and path=generic (8 KiB requests), or k >= 2 slices
+with 1 block (k >= 3 at v2.1.7), or huge. Every C point the model has no
+step for must be explained by the site table (conform/sitetable.go).
 
 Example:
   explore conform --scenario scenarios/conform/s1.scn --runs 50
