@@ -23,6 +23,12 @@ type Known struct {
 var KnownDivergences = []Known{
 	{Scenario: "conform-handoff", What: "delayed.take-list) the states differ",
 		Why: "the heap's delayed list: C drains it LIFO, the model in slot order (README, Model scope); the same blocks are freed, the end states agree"},
+	{Scenario: "conform-s3", What: "without the access of the model's step delayed.use-delayed-free",
+		Why: "the heap's delayed list: C drains it LIFO, the model in slot order (README, Model scope): C frees the other page's block first"},
+	{Scenario: "conform-s3", What: "without the access of the model's step exit.collect-xthread-free",
+		Why: "the order of a heap's pages in mi_heap_collect_ex: C visits them by size bin with the FULL queue last (mi_heap_visit_pages), the model in slot/slice order (README, Model scope)"},
+	{Scenario: "conform-s3", What: "delayed.take-list) the states differ",
+		Why: "the heap's delayed list: C drains it LIFO, the model in slot order (README, Model scope); the same blocks are freed, the end states agree"},
 	{Scenario: "conform-force-abandon", What: "(T1 force-abandon.read-capacity): the model reports use-after-free",
 		Why: "finding 2: _mi_page_force_abandon reads page->capacity of a page that its own delayed-free drain freed with the segment", Finding: true},
 	{Scenario: "conform-os-reclaim-race", Sources: []allocsim.Source{allocsim.V217}, What: "(T2 free.cas-thread-id): the model reports claim-held",
