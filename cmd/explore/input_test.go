@@ -13,6 +13,7 @@ import (
 
 	"mimcheck/allocsim"
 	"mimcheck/sched"
+	"mimcheck/traces"
 )
 
 // TestMain lets the test binary act as explore (MIMCHECK_AS_EXPLORE=1), so
@@ -170,5 +171,43 @@ func TestReplayNamesMemory(t *testing.T) {
 	code, out, _ = explore(t, "replay", "--json", f)
 	if code != exitOK || !strings.Contains(out, `"memory": "rc11"`) {
 		t.Errorf("json: exit %d\n%s", code, out)
+	}
+}
+
+// TestMinimize: explore minimize shortens a trace saved without
+// minimisation, keeping its violation (the result replays to it), and
+// refuses bad input: no violation to keep, an --out that exists.
+func TestMinimize(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errs := explore(t, "run", "--scenario", "S2", "--mutant", "BUG_A", "--abstraction", "spin", "--no-minimize", "--quiet", "--out", dir)
+	if code != exitViolation {
+		t.Fatalf("run: exit %d %s", code, errs)
+	}
+	found, _ := filepath.Glob(filepath.Join(dir, "*.trace"))
+	if len(found) != 1 {
+		t.Fatalf("%d traces", len(found))
+	}
+	short := filepath.Join(dir, "short.trace")
+	code, out, errs := explore(t, "minimize", found[0], "--out", short)
+	if code != exitOK || !strings.Contains(out, "violation span-queue-owner kept") {
+		t.Fatalf("minimize: exit %d\n%s\n%s", code, out, errs)
+	}
+	data, _ := os.ReadFile(found[0])
+	long, _ := traces.Parse(found[0], data)
+	data, _ = os.ReadFile(short)
+	tr, err := traces.Parse(short, data)
+	if err != nil || tr.Expect != "span-queue-owner" || len(tr.Steps) > len(long.Steps) {
+		t.Fatalf("short trace: %v, %d steps (from %d)", err, len(tr.Steps), len(long.Steps))
+	}
+	if code, _, errs := explore(t, "replay", short); code != exitOK {
+		t.Errorf("the short trace does not replay: %s", errs)
+	}
+	if code, _, errs := explore(t, "minimize", found[0], "--out", short); code != exitUsage || !strings.Contains(errs, "exists") {
+		t.Errorf("existing --out: exit %d %q", code, errs)
+	}
+	okTrace := filepath.Join(dir, "ok.trace")
+	os.WriteFile(okTrace, traces.Format(&traces.Trace{Header: long.Header, End: traces.Outcome{Step: -1}}), 0o644)
+	if code, _, errs := explore(t, "minimize", okTrace, "--out", filepath.Join(dir, "x.trace")); code != exitUsage || !strings.Contains(errs, "nothing to keep") {
+		t.Errorf("trace without violation: exit %d %q", code, errs)
 	}
 }

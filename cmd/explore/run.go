@@ -39,6 +39,7 @@ const mainUsage = `usage: explore <command> [flags]
 Commands:
   run      explore one configuration (explore run -h)
   replay   re-execute a trace file and print its steps
+  minimize shorten a trace file, keeping its violation
   list     list scenarios, sources, patches, langs, mutants, abstractions,
            strategies, invariants and step labels
   matrix   reference scenarios x sources x patch sets, with a verdict table
@@ -69,7 +70,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		}
 	}()
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "explore: missing command (want run, replay, list, matrix or conform; see explore help)")
+		fmt.Fprintln(stderr, "explore: missing command (want run, replay, minimize, list, matrix or conform; see explore help)")
 		return exitUsage
 	}
 	switch args[0] {
@@ -77,6 +78,8 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return cmdRun(args[1:], stdout, stderr)
 	case "replay":
 		return cmdReplay(args[1:], stdout, stderr)
+	case "minimize":
+		return cmdMinimize(args[1:], stdout, stderr)
 	case "list":
 		return cmdList(args[1:], stdout, stderr)
 	case "matrix":
@@ -87,7 +90,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		fmt.Fprint(stdout, mainUsage)
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "explore: unknown command %q (want run, replay, list, matrix or conform)\n", args[0])
+	fmt.Fprintf(stderr, "explore: unknown command %q (want run, replay, minimize, list, matrix or conform)\n", args[0])
 	return exitUsage
 }
 

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"mimcheck/properties"
+	"mimcheck/traces"
+)
+
+const minimizeUsage = `usage: explore minimize TRACE --out FILE
+
+Shortens a saved trace that ends in a violation: fewest steps first, then
+fewest context switches, keeping the same violation (traces.Minimize: every
+candidate schedule is replayed and checked). Writes the shorter trace to
+--out (a file; not the input) and prints the lengths before and after.
+Exit 0 when written, 2 on bad input (no violation to keep, a malformed
+trace, an --out that exists or cannot be written), 4 on a stale trace or
+one that no longer replays.
+
+Example:
+  explore minimize out/no-use-after-free--force-abandon-v2.4.1-none-none.trace --out /tmp/short.trace
+
+Flags:
+`
+
+func cmdMinimize(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("minimize", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	out := fs.String("out", "", "the file to write the shorter trace to (must not exist)")
+	pos, err := parseArgs(fs, args)
+	if errors.Is(err, errHelp) {
+		printUsage(stdout, minimizeUsage, fs)
+		return exitOK
+	}
+	if err != nil {
+		return fail(stderr, err)
+	}
+	switch {
+	case len(pos) != 1:
+		return fail(stderr, usagef("minimize wants exactly one TRACE, got %d arguments", len(pos)))
+	case *out == "":
+		return fail(stderr, usagef("minimize: --out FILE is required"))
+	}
+	if _, err := os.Stat(*out); err == nil {
+		return fail(stderr, usagef("--out %s: exists (minimize does not overwrite)", *out))
+	}
+	data, err := readInput(pos[0])
+	if err != nil {
+		return fail(stderr, usagef("cannot read trace: %v", err))
+	}
+	tr, err := traces.Parse(pos[0], data)
+	switch {
+	case errors.Is(err, traces.ErrStale):
+		fmt.Fprintf(stderr, "explore: stale: %s\n", oneLine(err.Error()))
+		return exitDiverged
+	case err != nil:
+		return fail(stderr, usagef("%v", err))
+	case tr.Expect == "":
+		return fail(stderr, usagef("trace %s: expects no violation; there is nothing to keep while shortening it", pos[0]))
+	}
+	if _, err := traces.Replay(tr); err != nil {
+		fmt.Fprintf(stderr, "explore: the trace does not replay: %s\n", oneLine(err.Error()))
+		return exitDiverged
+	}
+	sys, err := tr.System()
+	if err != nil {
+		return fail(stderr, usagef("trace %s: %v", pos[0], err))
+	}
+	schedule := tr.Schedule()
+	short := traces.Minimize(sys, schedule, tr.Expect)
+	rec, err := traces.RecordSystem(sys, tr.Header, short)
+	if err != nil {
+		return fail(stderr, fmt.Errorf("recording the shorter trace: %w", err))
+	}
+	rec.Comments = append(append([]string{}, tr.Comments...), fmt.Sprintf(" minimised by explore minimize from %d steps, %d context switches", len(schedule), properties.Switches(schedule)))
+	if err := os.WriteFile(*out, traces.Format(rec), 0o644); err != nil {
+		return fail(stderr, usagef("--out %s: %v", *out, err))
+	}
+	fmt.Fprintf(stdout, "minimized %s: %d steps, %d switches -> %d steps, %d switches; violation %s kept; wrote %s\n",
+		pos[0], len(schedule), properties.Switches(schedule), len(short), properties.Switches(short), tr.Expect, *out)
+	return exitOK
+}
