@@ -211,3 +211,29 @@ func TestMinimize(t *testing.T) {
 		t.Errorf("trace without violation: exit %d %q", code, errs)
 	}
 }
+
+// TestCrossVariantReplay: explore replay re-runs a trace's schedule under
+// another variant — finding 3's trace keeps its violation with patch A
+// (exit 1), and with patch C the stale read no longer exists: the schedule
+// diverges at that step and the bounded search from the common prefix
+// finds nothing (exit 0); finding 2's harmful trace gives the same
+// violation at v2.3.0.
+func TestCrossVariantReplay(t *testing.T) {
+	f3 := filepath.Join("..", "..", "traces", "testdata", "block-conservation--S2-rc11-stale-xheap.trace")
+	code, out, errs := explore(t, "replay", f3, "--patch", "A")
+	if code != exitViolation || !strings.Contains(out, "same violation: block-conservation at step 25") {
+		t.Errorf("patch A: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = explore(t, "replay", f3, "--patch", "C")
+	if code != exitOK || !strings.Contains(out, "diverges at step 25: the trace's reads-from choice there does not exist") || !strings.Contains(out, "no violation in") || !strings.Contains(out, "complete within the bound") {
+		t.Errorf("patch C: exit %d\n%s\n%s", code, out, errs)
+	}
+	f2 := filepath.Join("..", "..", "traces", "testdata", "no-use-after-free--force-abandon-harmful.trace")
+	code, out, errs = explore(t, "replay", f2, "--source", "v2.3.0")
+	if code != exitViolation || !strings.Contains(out, "same violation: no-use-after-free") {
+		t.Errorf("v2.3.0: exit %d\n%s\n%s", code, out, errs)
+	}
+	if code, _, errs := explore(t, "replay", f2, "--source", "v9"); code != exitUsage || !strings.Contains(errs, "--source") {
+		t.Errorf("bad --source: exit %d %q", code, errs)
+	}
+}

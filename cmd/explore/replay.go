@@ -5,18 +5,28 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"mimcheck/traces"
 )
 
 // replayUsage is the help text of explore replay.
 const replayUsage = `usage: explore replay FILE [--json]
+       explore replay FILE [--source TAG] [--patch P] [--lang L] [--memory M] [--search-timeout D]
 
 Re-executes the schedule of a trace file, checking every invariant after
 every step, and prints its steps. Exits 0 when the replay reproduces the
 trace's expect line exactly, 4 when it diverges (another step, a thread not
 enabled, another outcome) or the trace is stale (another model rev), 2 when
 the file cannot be read or is malformed.
+
+With --source, --patch, --lang or --memory the trace's schedule is re-run
+under that variant instead (cross-variant replay: "does patch C remove
+finding 3?"): it prints the same violation, another violation, no
+violation on this schedule, or the step where the schedule diverges
+(a thread that cannot step in the variant) followed by a bounded search
+from the common prefix for a violation. Exit 1 when the variant shows a
+violation, 0 when it does not.
 
 Example:
   explore replay out/span-queue-membership--S1-v2.4.1-none-BUG_B.trace
@@ -51,6 +61,12 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "print one JSON object on stdout instead of the steps")
+	var v variantFlags
+	fs.StringVar(&v.source, "source", "", "re-run the schedule under another mimalloc tag (cross-variant replay)")
+	fs.StringVar(&v.patch, "patch", "", "re-run the schedule with these patches (none, or a comma list of A, B, C)")
+	fs.StringVar(&v.lang, "lang", "", "re-run the schedule under another language mode")
+	fs.StringVar(&v.memory, "memory", "", "re-run the schedule under another memory model")
+	fs.DurationVar(&v.search, "search-timeout", 30*time.Second, "cross-variant replay: time for the bounded search from the common prefix when the schedule diverges")
 	pos, err := parseArgs(fs, args)
 	if errors.Is(err, errHelp) {
 		printUsage(stdout, replayUsage, fs)
@@ -97,6 +113,12 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	j.Expect, j.Steps = "ok", len(tr.Steps)
 	if tr.Expect != "" {
 		j.Expect = "violation " + tr.Expect
+	}
+	if v.any() {
+		if *asJSON {
+			return fail(stderr, usagef("--json: not with a cross-variant replay yet"))
+		}
+		return replayVariant(tr, v, stdout, stderr)
 	}
 	res, err := traces.Replay(tr)
 	switch {
