@@ -579,3 +579,42 @@ func checkRegister(ops []Op, regs []string) error {
 	}
 	return nil
 }
+
+// OpText renders operation k of thread t in the scenario file format
+// ("a = malloc(S)", "free a", "send a -> m0", ...), or "end" past the
+// program's last operation.
+func (sc *Scenario) OpText(t, k int) string {
+	if t < 0 || t >= len(sc.Threads) || k < 0 || k >= len(sc.Threads[t]) {
+		return "end"
+	}
+	op := sc.Threads[t][k]
+	reg := func(r uint8) string {
+		if t < len(sc.RegNames) && int(r) < len(sc.RegNames[t]) {
+			return sc.RegNames[t][r]
+		}
+		return fmt.Sprintf("r%d", r)
+	}
+	switch op.Kind {
+	case OpMalloc:
+		name := fmt.Sprintf("class%d", op.A)
+		if int(op.A) < len(sc.Classes) {
+			name = sc.Classes[op.A].Name
+		}
+		return fmt.Sprintf("%s = malloc(%s)", reg(op.B), name)
+	case OpFree:
+		return "free " + reg(op.A)
+	case OpSend:
+		return fmt.Sprintf("send %s -> m%d", reg(op.A), op.B)
+	case OpRecv:
+		return fmt.Sprintf("%s <- m%d", reg(op.B), op.A)
+	case OpCollect:
+		return "collect"
+	case OpForceCollect:
+		return "collect force"
+	case OpInit:
+		return "init"
+	case OpExit:
+		return "exit"
+	}
+	return "end"
+}

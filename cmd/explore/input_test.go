@@ -237,3 +237,35 @@ func TestCrossVariantReplay(t *testing.T) {
 		t.Errorf("bad --source: exit %d %q", code, errs)
 	}
 }
+
+// TestShow: explore show puts each step under the operation it belongs to,
+// in its thread's lane, names the delayed-free modes, marks the violating
+// step and explains the invariant; --format mermaid is a sequence diagram.
+func TestShow(t *testing.T) {
+	f := filepath.Join("..", "..", "traces", "testdata", "unique-claim--conform-os-reclaim-race.trace")
+	code, out, errs := explore(t, "show", f)
+	if code != exitOK {
+		t.Fatalf("exit %d %s", code, errs)
+	}
+	for _, want := range []string{
+		"── op 2: free a", " 12 free.cas-thread-id  <== unique-claim",
+		"seg0.s1.delayed=MI_USE_DELAYED_FREE->MI_NEVER_DELAYED_FREE",
+		"violation unique-claim at step 12", "(a claim (bitmap unclaim) never succeeds on a segment another thread holds)",
+		"free.cas-thread-id                       v2.1.7 arena.c: _mi_arena_segment_clear_abandoned (OS segment)  [acq_rel]",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q\n%s", want, out)
+		}
+	}
+	// T2's lane is the second column
+	if !strings.Contains(out, strings.Repeat(" ", 34)+"── op 1: a <- m0") {
+		t.Errorf("T2's operations are not in the second lane\n%s", out)
+	}
+	code, out, _ = explore(t, "show", "--format", "mermaid", f)
+	if code != exitOK || !strings.HasPrefix(out, "sequenceDiagram\n    participant T1\n    participant T2\n") || !strings.Contains(out, "T2->>T2: 12 free.cas-thread-id ⚠ unique-claim") {
+		t.Errorf("mermaid: exit %d\n%s", code, out)
+	}
+	if code, _, errs := explore(t, "show", "--format", "svg", f); code != exitUsage || !strings.Contains(errs, "--format") {
+		t.Errorf("--format svg: exit %d %q", code, errs)
+	}
+}

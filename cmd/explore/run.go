@@ -40,6 +40,7 @@ Commands:
   run      explore one configuration (explore run -h)
   replay   re-execute a trace file and print its steps
   minimize shorten a trace file, keeping its violation
+  show     a trace as lanes per thread, steps under their operations
   list     list scenarios, sources, patches, langs, mutants, abstractions,
            strategies, invariants and step labels
   matrix   reference scenarios x sources x patch sets, with a verdict table
@@ -70,7 +71,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		}
 	}()
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "explore: missing command (want run, replay, minimize, list, matrix or conform; see explore help)")
+		fmt.Fprintln(stderr, "explore: missing command (want run, replay, show, minimize, list, matrix or conform; see explore help)")
 		return exitUsage
 	}
 	switch args[0] {
@@ -80,6 +81,8 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return cmdReplay(args[1:], stdout, stderr)
 	case "minimize":
 		return cmdMinimize(args[1:], stdout, stderr)
+	case "show":
+		return cmdShow(args[1:], stdout, stderr)
 	case "list":
 		return cmdList(args[1:], stdout, stderr)
 	case "matrix":
@@ -90,7 +93,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		fmt.Fprint(stdout, mainUsage)
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "explore: unknown command %q (want run, replay, minimize, list, matrix or conform)\n", args[0])
+	fmt.Fprintf(stderr, "explore: unknown command %q (want run, replay, show, minimize, list, matrix or conform)\n", args[0])
 	return exitUsage
 }
 
