@@ -332,6 +332,42 @@ func (f *follower) finish() (*StepResult, error) {
 	return f.res, nil
 }
 
+// start runs every thread's C code up to the first shared access of its
+// first model step.
+func (f *follower) start() (*StepResult, error) {
+	for i := range f.sc.Threads {
+		d, err := f.advance(i)
+		if err != nil {
+			return nil, err
+		}
+		if d != "" {
+			return f.diverge("at the start: " + d)
+		}
+	}
+	return nil, nil
+}
+
+// stepThrough takes thread i's pending step on both sides (step), runs its
+// local work up to its next step (advance) and compares the states
+// (compare). A non-nil result ends the run.
+func (f *follower) stepThrough(i int) (*StepResult, error) {
+	label := f.m.PendingLabel(&f.s, i)
+	if r, err := f.step(i); r != nil || err != nil {
+		return r, err
+	}
+	d, err := f.advance(i)
+	if err != nil {
+		if !errors.Is(err, ErrCrash) {
+			return nil, err
+		}
+		return f.crashedAfter(i, label, err) // in the local work after this step
+	}
+	if d != "" {
+		return f.diverge(fmt.Sprintf("after step %d (T%d %s): %s", f.res.Steps-1, i+1, label, d))
+	}
+	return f.compare(i, label, true)
+}
+
 // FollowSteps runs the scenario on the model under a seeded schedule of
 // model steps (each step one thread's shared access and the local work
 // after it) and runs the C code under the same schedule: a model step of
@@ -359,14 +395,8 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 	f.schedule = schedule
 	m, s, res := f.m, &f.s, f.res
 	rng := rand.New(rand.NewPCG(seed, 0x7374657073))
-	for i := range sc.Threads {
-		d, err := f.advance(i)
-		if err != nil {
-			return nil, err
-		}
-		if d != "" {
-			return f.diverge("at the start: " + d)
-		}
+	if r, err := f.start(); r != nil || err != nil {
+		return r, err
 	}
 	if schedule != nil {
 		maxSteps = len(schedule)
@@ -386,21 +416,7 @@ func FollowSteps(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed ui
 		} else {
 			i = en[rng.IntN(len(en))]
 		}
-		label := m.PendingLabel(s, i)
-		if r, err := f.step(i); r != nil || err != nil {
-			return r, err
-		}
-		d, err := f.advance(i)
-		if err != nil {
-			if !errors.Is(err, ErrCrash) {
-				return nil, err
-			}
-			return f.crashedAfter(i, label, err) // in the local work after this step
-		}
-		if d != "" {
-			return f.diverge(fmt.Sprintf("after step %d (T%d %s): %s", res.Steps-1, i+1, label, d))
-		}
-		if r, err := f.compare(i, label, true); r != nil || err != nil {
+		if r, err := f.stepThrough(i); r != nil || err != nil {
 			return r, err
 		}
 	}
@@ -471,14 +487,8 @@ func FollowC(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uint64
 		return best
 	}
 	full := map[int]bool{}
-	for i := range sc.Threads {
-		d, err := f.advance(i)
-		if err != nil {
-			return nil, err
-		}
-		if d != "" {
-			return f.diverge("at the start: " + d)
-		}
+	if r, err := f.start(); r != nil || err != nil {
+		return r, err
 	}
 	var en, waiting []int
 	waits := 0
@@ -546,20 +556,7 @@ func FollowC(bin string, sc *allocsim.Scenario, cfg allocsim.Config, seed uint64
 				full[k] = send
 			}
 		}
-		if r, err := f.step(i); r != nil || err != nil {
-			return r, err
-		}
-		d, err := f.advance(i)
-		if err != nil {
-			if !errors.Is(err, ErrCrash) {
-				return nil, err
-			}
-			return f.crashedAfter(i, label, err)
-		}
-		if d != "" {
-			return f.diverge(fmt.Sprintf("after step %d (T%d %s): %s", res.Steps-1, i+1, label, d))
-		}
-		if r, err := f.compare(i, label, true); r != nil || err != nil {
+		if r, err := f.stepThrough(i); r != nil || err != nil {
 			return r, err
 		}
 	}

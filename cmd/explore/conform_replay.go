@@ -57,17 +57,9 @@ func cmdConformReplay(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, usagef("--flavour: %v", err))
 	}
-	data, err := readInput(pos[0])
-	if err != nil {
-		return fail(stderr, usagef("cannot read trace: %v", err))
-	}
-	tr, err := traces.Parse(pos[0], data)
-	switch {
-	case errors.Is(err, traces.ErrStale):
-		fmt.Fprintf(stderr, "explore: stale: %s\n", oneLine(err.Error()))
-		return exitDiverged
-	case err != nil:
-		return fail(stderr, usagef("%v", err))
+	tr, code := loadTrace(pos[0], stderr)
+	if tr == nil {
+		return code
 	}
 	if why := modelOnly(tr); why != "" {
 		return fail(stderr, usagef("trace %s: %s", pos[0], why))
@@ -93,7 +85,7 @@ func cmdConformReplay(args []string, stdout, stderr io.Writer) int {
 	crash := func() string { return strings.TrimPrefix(oneLine(r.Crash.Error()), "the C code stopped: ") }
 	j := jsonConformReplay{Trace: pos[0], Source: tr.Source.String(), Flavour: string(fl), Steps: len(schedule),
 		Expect: expectText(tr), Through: -1, Step: -1}
-	code := exitOK
+	code = exitOK
 	var text string
 	switch {
 	case r.Crash != nil && r.Steps-1 == last && tr.Expect != "":

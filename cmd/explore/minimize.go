@@ -48,18 +48,11 @@ func cmdMinimize(args []string, stdout, stderr io.Writer) int {
 	if _, err := os.Stat(*out); err == nil {
 		return fail(stderr, usagef("--out %s: exists (minimize does not overwrite)", *out))
 	}
-	data, err := readInput(pos[0])
-	if err != nil {
-		return fail(stderr, usagef("cannot read trace: %v", err))
+	tr, code := loadTrace(pos[0], stderr)
+	if tr == nil {
+		return code
 	}
-	tr, err := traces.Parse(pos[0], data)
-	switch {
-	case errors.Is(err, traces.ErrStale):
-		fmt.Fprintf(stderr, "explore: stale: %s\n", oneLine(err.Error()))
-		return exitDiverged
-	case err != nil:
-		return fail(stderr, usagef("%v", err))
-	case tr.Expect == "":
+	if tr.Expect == "" {
 		return fail(stderr, usagef("trace %s: expects no violation; there is nothing to keep while shortening it", pos[0]))
 	}
 	if _, err := traces.Replay(tr); err != nil {
@@ -83,4 +76,23 @@ func cmdMinimize(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "minimized %s: %d steps, %d switches -> %d steps, %d switches; violation %s kept; wrote %s\n",
 		pos[0], len(schedule), properties.Switches(schedule), len(short), properties.Switches(short), tr.Expect, *out)
 	return exitOK
+}
+
+// loadTrace reads and parses a trace file for a command: on failure it
+// prints one line and returns the exit code (2 unreadable or malformed,
+// 4 stale), else 0.
+func loadTrace(path string, stderr io.Writer) (*traces.Trace, int) {
+	data, err := readInput(path)
+	if err != nil {
+		return nil, fail(stderr, usagef("cannot read trace: %v", err))
+	}
+	tr, err := traces.Parse(path, data)
+	switch {
+	case errors.Is(err, traces.ErrStale):
+		fmt.Fprintf(stderr, "explore: stale: %s\n", oneLine(err.Error()))
+		return nil, exitDiverged
+	case err != nil:
+		return nil, fail(stderr, usagef("%v", err))
+	}
+	return tr, 0
 }

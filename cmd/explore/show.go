@@ -54,17 +54,9 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	if *format != "text" && *format != "mermaid" {
 		return fail(stderr, usagef("--format %q: want text or mermaid", *format))
 	}
-	data, err := readInput(pos[0])
-	if err != nil {
-		return fail(stderr, usagef("cannot read trace: %v", err))
-	}
-	tr, err := traces.Parse(pos[0], data)
-	switch {
-	case errors.Is(err, traces.ErrStale):
-		fmt.Fprintf(stderr, "explore: stale: %s\n", oneLine(err.Error()))
-		return exitDiverged
-	case err != nil:
-		return fail(stderr, usagef("%v", err))
+	tr, code := loadTrace(pos[0], stderr)
+	if tr == nil {
+		return code
 	}
 	res, err := traces.Replay(tr)
 	if err != nil {
