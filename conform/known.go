@@ -31,6 +31,8 @@ var KnownDivergences = []Known{
 		Why: "the heap's delayed list: C drains it LIFO, the model in slot order (README, Model scope); the same blocks are freed, the end states agree"},
 	{Scenario: "conform-force-abandon", What: "(T1 force-abandon.read-capacity): the model reports use-after-free",
 		Why: "finding 2: _mi_page_force_abandon reads page->capacity of a page that its own delayed-free drain freed with the segment", Finding: true},
+	{Scenario: "conform-force-abandon-noinit", What: "(T1 force-abandon.read-capacity): the model reports use-after-free",
+		Why: "finding 2 without a reclaiming thread: the drain frees the segment's last page and the segment itself, then _mi_page_force_abandon reads page->capacity", Finding: true},
 	{Scenario: "conform-os-reclaim-race", Sources: []allocsim.Source{allocsim.V217}, What: "(T2 free.cas-thread-id): the model reports claim-held",
 		Why: "finding 1: at v2.1.7 two threads claim the same abandoned OS segment", Finding: true},
 }
