@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -267,5 +268,31 @@ func TestShow(t *testing.T) {
 	}
 	if code, _, errs := explore(t, "show", "--format", "svg", f); code != exitUsage || !strings.Contains(errs, "--format") {
 		t.Errorf("--format svg: exit %d %q", code, errs)
+	}
+}
+
+// TestJSONSchema: explore run --json carries the layout's schema version,
+// the invariants the run checked and the command that reproduces it.
+func TestJSONSchema(t *testing.T) {
+	code, out, _ := explore(t, "run", "--scenario", "S1", "--retention", "--no-races", "--json", "--quiet", "--out", t.TempDir())
+	var j struct {
+		Schema     int      `json:"schema"`
+		Invariants []string `json:"invariants"`
+		Reproduce  string   `json:"reproduce"`
+	}
+	if err := json.Unmarshal([]byte(out), &j); err != nil || code != exitOK {
+		t.Fatalf("exit %d %v\n%s", code, err, out)
+	}
+	has := func(n string) bool {
+		for _, x := range j.Invariants {
+			if x == n {
+				return true
+			}
+		}
+		return false
+	}
+	if j.Schema != jsonSchema || !has("scan-complete") || has("no-data-race") || !has("quiescent-clean") ||
+		!strings.HasPrefix(j.Reproduce, "explore run --scenario S1 ") || !strings.Contains(j.Reproduce, "--retention") {
+		t.Errorf("schema %d invariants %v reproduce %q", j.Schema, j.Invariants, j.Reproduce)
 	}
 }

@@ -32,15 +32,25 @@ func traceOf(t *testing.T, stdout string) string {
 	return m[1]
 }
 
-// TestRunOK: S1 under the SPIN abstraction has no violation (exit 0), one
-// summary line on stdout, and the configuration first on stderr.
+// TestRunOK: S1 under the SPIN abstraction has no violation (exit 0); on
+// stdout the summary line, the invariants checked (no no-data-race: the
+// spin abstraction tracks no races) and the command that reproduces the
+// run; the configuration first on stderr.
 func TestRunOK(t *testing.T) {
 	code, out, errs := explore(t, "run", "--scenario", "S1", "--abstraction", "spin", "--out", t.TempDir())
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %s", code, errs)
 	}
-	if !strings.HasPrefix(out, "result=ok states=") || strings.Count(out, "\n") != 1 {
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "result=ok states=") ||
+		!strings.HasPrefix(lines[1], "checked: span-queue-well-formed ") || strings.Contains(lines[1], "no-data-race") ||
+		lines[2] != "reproduce: explore run --scenario S1 --source v2.4.1 --patch none --lang c11 --mutant none --abstraction spin --strategy dfs" {
 		t.Fatalf("stdout %q", out)
+	}
+	// the reproduce command gives the same result line
+	args := strings.Fields(strings.TrimPrefix(lines[2], "reproduce: explore "))
+	if code, again, _ := explore(t, append(args, "--out", t.TempDir())...); code != exitOK || again != out {
+		t.Errorf("the reproduce command printed %q, the run %q", again, out)
 	}
 	first, _, _ := strings.Cut(errs, "\n")
 	for _, kv := range []string{"scenario=S1", "source=v2.4.1", "patches=none", "lang=c11", "mutant=none", "abstraction=spin", "strategy=dfs", "seed=", fmt.Sprintf("model-rev=%d", traces.ModelRev)} {
@@ -65,8 +75,8 @@ func TestRunViolation(t *testing.T) {
 		t.Fatalf("trace %s, want %s", path, want)
 	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "result=violation invariant=span-queue-membership ") ||
-		lines[1] != "reproduce: explore replay "+path {
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "result=violation invariant=span-queue-membership ") ||
+		!strings.Contains(lines[1], " no-data-race ") || lines[2] != "reproduce: explore replay "+path {
 		t.Fatalf("stdout %q", out)
 	}
 	data, err := os.ReadFile(path)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"mimcheck/properties"
 	"mimcheck/sched"
 	"mimcheck/traces"
 )
@@ -141,6 +142,7 @@ type jsonBound struct {
 }
 
 type jsonResult struct {
+	Schema               int             `json:"schema"` // the version of this object's layout (jsonSchema)
 	Verdict              string          `json:"verdict"`
 	Complete             bool            `json:"complete"`
 	Limit                string          `json:"limit"`
@@ -171,12 +173,44 @@ type jsonResult struct {
 	Workers              int             `json:"workers"`
 	Bounds               []jsonBound     `json:"bounds,omitempty"`
 	Violations           []jsonViolation `json:"violations"`
+	Invariants           []string        `json:"invariants"` // the invariants this run checked
+	Reproduce            string          `json:"reproduce"`  // the command that runs the same search again
+}
+
+// jsonSchema is the version of explore run's --json layout: 1 since the
+// schema, invariants and reproduce fields were added (model rev 4).
+const jsonSchema = 1
+
+// checkedInvariants lists the invariants a run checks: every registered
+// one, but no-data-race only with race tracking, the path properties only
+// with --retention, and not the invariants whose states it cuts
+// (--all-violations went past them).
+func (c *runConfig) checkedInvariants() []string {
+	h := &c.hdr
+	past := map[string]bool{}
+	for _, p := range h.PastInvariants {
+		past[p] = true
+	}
+	var out []string
+	for _, inv := range properties.Registry {
+		switch {
+		case past[inv.Name]:
+		case inv.Name == "no-data-race" && h.NoMemory:
+		case (inv.Name == "scan-complete" || inv.Name == "retired-page-expires") && !h.Retention:
+		default:
+			out = append(out, inv.Name)
+		}
+	}
+	return out
 }
 
 // json returns the --json object of the outcome.
 func (o *outcome) json() jsonResult {
 	c, h := o.cfg, &o.cfg.hdr
 	r := jsonResult{
+		Schema:      jsonSchema,
+		Invariants:  c.checkedInvariants(),
+		Reproduce:   c.command(),
 		Verdict:     o.verdict(),
 		Complete:    o.res.Complete,
 		Limit:       o.limit,

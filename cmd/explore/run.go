@@ -225,8 +225,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "site %d: %s %s invariant=%s steps=%d trace=%s\n", k+1, v.siteKind, v.site, v.invariant, v.steps, v.path)
 		}
 		fmt.Fprintln(stdout, o.summaryLine())
+		fmt.Fprintf(stdout, "checked: %s\n", strings.Join(c.checkedInvariants(), " "))
 		if v := o.first(); v != nil && v.path != "" {
 			fmt.Fprintf(stdout, "reproduce: explore replay %s\n", shellQuote(v.path))
+		} else {
+			fmt.Fprintf(stdout, "reproduce: %s\n", c.command())
 		}
 	}
 	switch {
