@@ -79,8 +79,11 @@ func Start(bin string, config []string) (*Harness, []Point, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h := &Harness{cmd: cmd, in: in, out: bufio.NewReader(out), stderr: &bytes.Buffer{}, Timeout: 20 * time.Second}
-	h.outF, _ = out.(*os.File)
+	outF, ok := out.(*os.File)
+	if !ok {
+		return nil, nil, fmt.Errorf("the harness's stdout pipe is a %T, not a file", out)
+	}
+	h := &Harness{cmd: cmd, in: in, out: bufio.NewReader(outF), outF: outF, stderr: &bytes.Buffer{}, Timeout: 20 * time.Second}
 	cmd.Stderr = h.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, nil, err
@@ -188,36 +191,18 @@ func (h *Harness) Kill() {
 func (h *Harness) line() (string, error) {
 	// the pipe supports deadlines (Go's poller): one reply costs no
 	// goroutine and no timer
-	if h.outF != nil && h.outF.SetReadDeadline(time.Now().Add(h.Timeout)) == nil {
-		s, err := h.out.ReadString('\n')
-		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			h.Kill()
-			return "", h.hang()
-		case err != nil:
-			return "", h.crash(err)
-		}
-		return strings.TrimRight(s, "\n"), nil
+	if err := h.outF.SetReadDeadline(time.Now().Add(h.Timeout)); err != nil {
+		return "", h.crash(err)
 	}
-	type res struct {
-		s   string
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		s, err := h.out.ReadString('\n')
-		ch <- res{strings.TrimRight(s, "\n"), err}
-	}()
-	select {
-	case r := <-ch:
-		if r.err != nil {
-			return "", h.crash(r.err)
-		}
-		return r.s, nil
-	case <-time.After(h.Timeout):
+	s, err := h.out.ReadString('\n')
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
 		h.Kill()
 		return "", h.hang()
+	case err != nil:
+		return "", h.crash(err)
 	}
+	return strings.TrimRight(s, "\n"), nil
 }
 
 func (h *Harness) hang() error {

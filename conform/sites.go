@@ -214,18 +214,6 @@ func keys(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// Unmatched returns the rows with points that were neither a step's access
-// nor explained.
-func (t SiteTable) Unmatched() []*SiteRow {
-	var out []*SiteRow
-	for _, r := range t.Rows() {
-		if r.Why[WhyUnmatched] > 0 {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // Markdown renders the table, with the reasons of the local-work rows
 // after it.
 func (t SiteTable) Markdown() string {

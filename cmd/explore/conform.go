@@ -282,6 +282,20 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// conformBuild finds the tag's sources (conformSources) and builds the
+// harness in flavour fl into the build directory (conformCache).
+func conformBuild(flagDir, cacheDir, tag string, fl conform.Flavour) (string, error) {
+	dir, err := conformSources(flagDir, tag)
+	if err != nil {
+		return "", err
+	}
+	bin, err := conform.Build(dir, fl, filepath.Join(conformCache(cacheDir), tag))
+	if err != nil {
+		return "", fmt.Errorf("building %s (%s): %v", tag, fl, err)
+	}
+	return bin, nil
+}
+
 // conformSources finds the mimalloc sources: --mimalloc, or the shared
 // copy of the tag beside the repository (looked for from the working
 // directory upwards); and checks that gcc is there to build them.

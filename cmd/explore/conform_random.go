@@ -110,13 +110,9 @@ func cmdConformRandom(args []string, stdout, stderr io.Writer) int {
 	if _, err := conform.Config(sc, src); err != nil {
 		return fail(stderr, usagef("%v", err))
 	}
-	dir, err := conformSources(mimalloc, source)
+	bin, err := conformBuild(mimalloc, cache, source, conform.Release)
 	if err != nil {
 		return fail(stderr, err)
-	}
-	bin, err := conform.Build(dir, conform.Release, filepath.Join(conformCache(cache), source))
-	if err != nil {
-		return fail(stderr, fmt.Errorf("building %s (release): %v", source, err))
 	}
 	diag := stderr
 	if quiet {

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
 	"mimcheck/allocsim"
@@ -68,13 +67,9 @@ func cmdConformReplay(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, usagef("trace %s: %v", pos[0], err))
 	}
-	src, err := conformSources(*dir, tr.Source.String())
+	bin, err := conformBuild(*dir, *cache, tr.Source.String(), fl)
 	if err != nil {
 		return fail(stderr, err)
-	}
-	bin, err := conform.Build(src, fl, filepath.Join(conformCache(*cache), tr.Source.String()))
-	if err != nil {
-		return fail(stderr, fmt.Errorf("building %s (%s): %v", tr.Source, fl, err))
 	}
 	schedule := tr.Schedule()
 	r, err := conform.FollowSteps(bin, sc, allocsim.Config{Source: tr.Source, Lang: tr.Lang}, 0, len(schedule), opts, schedule)

@@ -61,13 +61,9 @@ func cmdConformSites(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, usagef("--scenarios %s: no scenario files", glob))
 	}
 	sort.Strings(files)
-	dir, err := conformSources(mimalloc, source)
+	bin, err := conformBuild(mimalloc, cache, source, conform.Release)
 	if err != nil {
 		return fail(stderr, err)
-	}
-	bin, err := conform.Build(dir, conform.Release, filepath.Join(conformCache(cache), source))
-	if err != nil {
-		return fail(stderr, fmt.Errorf("building %s (release): %v", source, err))
 	}
 	tab := conform.SiteTable{}
 	var used []string
