@@ -10,6 +10,9 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -46,13 +49,13 @@ func (p Point) Mailbox() (k int, send bool, ok bool) {
 	return n, kind == "send", true
 }
 
-// Harness is a running harness process.
+// Harness is one run of a scenario on the C code: a child process that a
+// harness server (one process per build and configuration, kept between
+// runs) forks with mimalloc initialised and the configuration read, so a
+// run costs a fork rather than a process start.
 type Harness struct {
-	cmd    *exec.Cmd
-	in     io.WriteCloser
-	out    *bufio.Reader
-	outF   *os.File // the stdout pipe, for read deadlines
-	stderr *bytes.Buffer
+	srv   *server
+	ended bool // the child has ended and its end was read
 	// Skipped collects the points the harness ran without a scheduling
 	// decision (config line "auto-local": points outside the model's
 	// state), in order; the caller drains it.
@@ -62,46 +65,124 @@ type Harness struct {
 	Timeout time.Duration
 }
 
+// server is a harness process that has read a configuration and forks
+// one child per run.
+type server struct {
+	key    string
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Reader
+	outF   *os.File // the stdout pipe (blocking)
+	stderr *bytes.Buffer
+	timer  *time.Timer // armed while a reply is awaited: kills a hung run
+	hung   atomic.Bool
+}
+
+// servers keeps idle harness servers for the next run with the same
+// build and configuration (at most maxIdleServers; the oldest goes first).
+var servers struct {
+	sync.Mutex
+	idle []*server
+}
+
+const maxIdleServers = 8
+
+func takeServer(bin string, config []string) (*server, error) {
+	key := bin + "\x00" + strings.Join(config, "\n")
+	servers.Lock()
+	for k := len(servers.idle) - 1; k >= 0; k-- {
+		if s := servers.idle[k]; s.key == key {
+			servers.idle = append(servers.idle[:k], servers.idle[k+1:]...)
+			servers.Unlock()
+			return s, nil
+		}
+	}
+	servers.Unlock()
+	cmd := exec.Command(bin)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	// replies come through a blocking pipe: a read waits in the kernel
+	// and wakes as soon as the C code writes (Go's poller would add a
+	// scheduler round to every reply); a timer kills a hung run
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		return nil, err
+	}
+	outF, w := os.NewFile(uintptr(p[0]), "harness-stdout"), os.NewFile(uintptr(p[1]), "harness-stdout-w")
+	s := &server{key: key, cmd: cmd, in: in, out: bufio.NewReader(outF), outF: outF, stderr: &bytes.Buffer{}}
+	cmd.Stdout = w
+	cmd.Stderr = s.stderr
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		outF.Close()
+		return nil, err
+	}
+	s.timer = time.AfterFunc(time.Hour, func() {
+		s.hung.Store(true)
+		s.cmd.Process.Kill()
+	})
+	s.timer.Stop()
+	var b strings.Builder
+	for _, l := range config {
+		b.WriteString(l + "\n")
+	}
+	if _, err := io.WriteString(in, b.String()); err != nil {
+		s.kill()
+		return nil, fmt.Errorf("%w: %s", ErrCrash, err)
+	}
+	return s, nil
+}
+
+// putServer keeps an idle server for the next run.
+func putServer(s *server) {
+	servers.Lock()
+	servers.idle = append(servers.idle, s)
+	var old *server
+	if len(servers.idle) > maxIdleServers {
+		old = servers.idle[0]
+		servers.idle = servers.idle[1:]
+	}
+	servers.Unlock()
+	if old != nil {
+		old.in.Close() // it ends at the end of its input
+		go func() { old.cmd.Wait(); old.outF.Close() }()
+	}
+}
+
+func (s *server) kill() {
+	s.timer.Stop()
+	if s.cmd.Process != nil {
+		s.cmd.Process.Kill() // a running child dies with it (PR_SET_PDEATHSIG)
+	}
+	s.cmd.Wait()
+	s.outF.Close()
+}
+
 // ErrCrash reports that the harness process ended unexpectedly: an
 // assertion of mimalloc's debug build, an AddressSanitizer report, or a
 // signal. Its text carries the first lines of the process's stderr.
 var ErrCrash = errors.New("the C code stopped")
 
-// Start runs the harness binary with the configuration lines and returns
-// it with every thread at its first point.
+// Start forks a run of the harness configured with the configuration
+// lines and returns it with every thread at its first point.
 func Start(bin string, config []string) (*Harness, []Point, error) {
-	cmd := exec.Command(bin)
-	in, err := cmd.StdinPipe()
+	srv, err := takeServer(bin, config)
 	if err != nil {
 		return nil, nil, err
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	outF, ok := out.(*os.File)
-	if !ok {
-		return nil, nil, fmt.Errorf("the harness's stdout pipe is a %T, not a file", out)
-	}
-	h := &Harness{cmd: cmd, in: in, out: bufio.NewReader(outF), outF: outF, stderr: &bytes.Buffer{}, Timeout: 20 * time.Second}
-	cmd.Stderr = h.stderr
-	if err := cmd.Start(); err != nil {
-		return nil, nil, err
-	}
-	for _, l := range config {
-		if _, err := io.WriteString(in, l+"\n"); err != nil {
-			return nil, nil, h.crash(err)
-		}
-	}
-	if _, err := io.WriteString(in, "start\n"); err != nil {
-		return nil, nil, h.crash(err)
+	h := &Harness{srv: srv, Timeout: 20 * time.Second}
+	if _, err := io.WriteString(srv.in, "fork\n"); err != nil {
+		return nil, nil, h.serverDied(err)
 	}
 	l, err := h.line()
 	if err != nil {
 		return nil, nil, err
 	}
 	if l != "ready" {
-		return nil, nil, h.crash(fmt.Errorf("harness said %q, want ready", l))
+		return nil, nil, h.unexpected(l, "ready")
 	}
 	n := 0
 	for _, c := range config {
@@ -129,14 +210,14 @@ func (h *Harness) point() (Point, error) {
 		if rest, ok := strings.CutPrefix(l, "skip "); ok {
 			p, err := parsePoint("at " + rest)
 			if err != nil {
-				return Point{}, h.crash(err)
+				return Point{}, h.unexpected(l, "a point")
 			}
 			h.Skipped = append(h.Skipped, p)
 			continue
 		}
 		p, err := parsePoint(l)
 		if err != nil {
-			return Point{}, h.crash(err)
+			return Point{}, h.unexpected(l, "a point")
 		}
 		return p, nil
 	}
@@ -144,84 +225,164 @@ func (h *Harness) point() (Point, error) {
 
 // Run lets thread i make its pending access and run to its next point.
 func (h *Harness) Run(i int) (Point, error) {
-	if _, err := fmt.Fprintf(h.in, "run %d\n", i); err != nil {
-		return Point{}, h.crash(err)
+	if err := h.send(fmt.Sprintf("run %d\n", i)); err != nil {
+		return Point{}, err
 	}
 	p, err := h.point()
 	if err != nil {
 		return Point{}, err
 	}
 	if p.Thread != i {
-		return Point{}, h.crash(fmt.Errorf("asked T%d to run, T%d answered", i+1, p.Thread+1))
+		return Point{}, h.protocol(fmt.Errorf("asked T%d to run, T%d answered", i+1, p.Thread+1))
 	}
 	return p, nil
 }
 
 // State returns the harness's state line (segment slots: owner/used/abandoned).
 func (h *Harness) State() (string, error) {
-	if _, err := io.WriteString(h.in, "state\n"); err != nil {
-		return "", h.crash(err)
+	if err := h.send("state\n"); err != nil {
+		return "", err
 	}
-	return h.line()
+	l, err := h.line()
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(l, "state") {
+		return "", h.unexpected(l, "a state")
+	}
+	return l, nil
 }
 
-// Close ends the harness.
+// Close ends the run; its server waits for the next one.
 func (h *Harness) Close() error {
-	io.WriteString(h.in, "quit\n")
-	h.in.Close()
-	done := make(chan error, 1)
-	go func() { done <- h.cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		h.cmd.Process.Kill()
-		<-done
+	if h.srv == nil {
+		return nil
+	}
+	if !h.ended {
+		if err := h.send("end\n"); err != nil {
+			return nil
+		}
+		for !h.ended {
+			l, err := h.line()
+			if err != nil {
+				return nil
+			}
+			h.ended = strings.HasPrefix(l, "ended ")
+		}
+	}
+	putServer(h.srv)
+	h.srv = nil
+	return nil
+}
+
+// Kill stops the run and its server at once.
+func (h *Harness) Kill() {
+	if h.srv != nil {
+		h.srv.kill()
+		h.srv = nil
+	}
+}
+
+func (h *Harness) send(cmd string) error {
+	if h.srv == nil {
+		return fmt.Errorf("%w: the run has ended", ErrCrash)
+	}
+	if _, err := io.WriteString(h.srv.in, cmd); err != nil {
+		return h.serverDied(err)
 	}
 	return nil
 }
 
-// Kill stops the harness at once.
-func (h *Harness) Kill() {
-	if h.cmd.Process != nil {
-		h.cmd.Process.Kill()
-	}
-	h.cmd.Wait()
-}
-
 func (h *Harness) line() (string, error) {
-	// the pipe supports deadlines (Go's poller): one reply costs no
-	// goroutine and no timer
-	if err := h.outF.SetReadDeadline(time.Now().Add(h.Timeout)); err != nil {
-		return "", h.crash(err)
+	if h.srv == nil {
+		return "", fmt.Errorf("%w: the run has ended", ErrCrash)
 	}
-	s, err := h.out.ReadString('\n')
+	srv := h.srv
+	srv.timer.Reset(h.Timeout)
+	s, err := srv.out.ReadString('\n')
+	srv.timer.Stop()
 	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
+	case srv.hung.Load():
 		h.Kill()
 		return "", h.hang()
 	case err != nil:
-		return "", h.crash(err)
+		return "", h.serverDied(err)
 	}
 	return strings.TrimRight(s, "\n"), nil
+}
+
+// unexpected handles a line that is not the reply asked for: the child's
+// end (its stderr lines, then how it ended) is a crash of the C code;
+// anything else breaks the protocol.
+func (h *Harness) unexpected(l, want string) error {
+	if !strings.HasPrefix(l, "err ") && !strings.HasPrefix(l, "ended ") {
+		return h.protocol(fmt.Errorf("harness said %q, want %s", l, want))
+	}
+	var msg []string
+	for {
+		if rest, ok := strings.CutPrefix(l, "err "); ok {
+			msg = append(msg, rest)
+		} else if rest, ok := strings.CutPrefix(l, "ended "); ok {
+			h.ended = true
+			if strings.TrimSpace(strings.Join(msg, "\n")) == "" {
+				msg = []string{endText(rest)}
+			}
+			return fmt.Errorf("%w: %s", ErrCrash, firstLines(strings.TrimSpace(strings.Join(msg, "\n")), 4))
+		} else {
+			return h.protocol(fmt.Errorf("harness said %q after its run ended", l))
+		}
+		var err error
+		if l, err = h.line(); err != nil {
+			return err
+		}
+	}
+}
+
+// endText says how a child ended as os/exec does ("exit status 4",
+// "signal: aborted").
+func endText(s string) string {
+	f := strings.Fields(s)
+	if len(f) == 2 {
+		if n, err := strconv.Atoi(f[1]); err == nil {
+			if f[0] == "signal" {
+				return "signal: " + syscall.Signal(n).String()
+			}
+			return "exit status " + f[1]
+		}
+	}
+	return s
+}
+
+func (h *Harness) protocol(cause error) error {
+	h.Kill()
+	return fmt.Errorf("%w: %s", ErrCrash, cause)
 }
 
 func (h *Harness) hang() error {
 	return fmt.Errorf("the C code did not reach its next point within %s (a hang, or a lock that is never released)", h.Timeout)
 }
 
-// crash waits for the process and describes how it ended.
-func (h *Harness) crash(cause error) error {
-	h.in.Close()
+// serverDied describes how the server process ended (its own errors: bad
+// configuration, a failed fork).
+func (h *Harness) serverDied(cause error) error {
+	srv := h.srv
+	h.srv = nil
+	if srv == nil {
+		return fmt.Errorf("%w: %s", ErrCrash, cause)
+	}
+	srv.in.Close()
 	done := make(chan error, 1)
-	go func() { done <- h.cmd.Wait() }()
+	go func() { done <- srv.cmd.Wait() }()
 	var werr error
 	select {
 	case werr = <-done:
 	case <-time.After(5 * time.Second):
-		h.cmd.Process.Kill()
+		srv.cmd.Process.Kill()
 		werr = <-done
 	}
-	msg := strings.TrimSpace(h.stderr.String())
+	srv.timer.Stop()
+	srv.outF.Close()
+	msg := strings.TrimSpace(srv.stderr.String())
 	if msg == "" && werr != nil {
 		msg = werr.Error()
 	}

@@ -6,15 +6,22 @@
    appended (see build.go): every mi_atomic_* operation, every lock
    operation and a few direct accesses to _Atomic fields call mc_point
    before they happen. The scenario's threads are real pthreads; exactly one
-   of them runs at a time: a thread that reaches a point reports it and
-   waits until the controller (main) lets it run on. So the same schedule
-   gives the same run, byte for byte.
+   of them runs at a time and holds the baton: a thread that reaches a
+   point reports it and serves the driver's commands itself until the
+   schedule names a thread to run (itself: it runs on with no hand-over;
+   another: it hands the baton over and waits). So the same schedule gives
+   the same run, byte for byte.
 
    Protocol (lines; stdin from the Go driver, stdout back):
-     in:  segments N | slices N | memory os | class K SLICES BLOCKS | option NAME VALUE |
+     configuration: segments N | slices N | memory os | class K SLICES BLOCKS |
+          option NAME VALUE | auto-local | auto-site FILE:LINE KIND |
           thread T OP... (ops: mR=K free:fR send:R>K recv:R<K collect
-          force init exit) | start | run T | state | quit
-     out: ready | at T KIND ADDR FILE:LINE | done T | state ... | bye
+          force init exit)
+     then: start (one run in this process) or fork (one run in a forked
+          child; fork again for the next run, quit to end)
+     a run: in: run T | state | end;
+          out: ready | at T KIND ADDR FILE:LINE op=K | skip ... | done T op=K | state ...
+     after a forked run: err LINE (the child's stderr) ... | ended exit N | ended signal N
    A point's KIND is load/store/cas/xchg/rmw/lock/trylock/unlock/send/recv
    with its memory order; ADDR is sN+0xOFF inside segment slot N of the
    scenario's arena, or "-" elsewhere. This file is mimcheck's own code; no
@@ -28,6 +35,10 @@
 #include <errno.h>
 #include <signal.h>
 #include <unistd.h>
+#include <stdarg.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "mimalloc.h"
 #include "mimalloc/internal.h"
@@ -99,12 +110,11 @@ static uint8_t* arena_start;
 static size_t arena_size;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-/* one condition variable per scenario thread and one for the controller:
-   a hand-over wakes exactly the thread that runs next */
-static pthread_cond_t main_cv = PTHREAD_COND_INITIALIZER;
+/* one condition variable per scenario thread: a hand-over wakes exactly
+   the thread that runs next */
 static pthread_cond_t tcv[MC_MAX_THREADS];
 static mi_heap_t* heaps[MC_MAX_THREADS]; /* each scenario thread's default heap, as of its last point */
-static int current = -1;           /* the thread allowed to run; -1: the controller */
+static int current = -1;           /* the thread holding the baton; -1: none yet */
 /* auto-local (config line "auto-local"): a point outside the model's state
    (print_addr's "-") does not pause its thread; it is reported as a "skip"
    line and the thread runs on. The follow modes run such points as local
@@ -153,15 +163,113 @@ static const char* base_name(const char* f) {
   return b ? b + 1 : f;
 }
 
-/* pause: report the point and wait for the controller (caller holds mu) */
-static void mc_pause_locked(mc_thread_t* t) {
-  current = -1;
-  pthread_cond_signal(&main_cv);
-  while (current != mc_self) pthread_cond_wait(&tcv[mc_self], &mu);
+/* replies go through one buffer, written with write(2) at the end of each
+   reply: no stdio on scenario threads (printf may allocate, and the
+   allocator is mimalloc), and the buffer is the baton holder's alone */
+static char obuf[1 << 15];
+static size_t olen;
+static void flush_out(void) {
+  size_t off = 0;
+  while (off < olen) {
+    ssize_t w = write(1, obuf + off, olen - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) _exit(0); /* the driver is gone */
+    off += (size_t)w;
+  }
+  olen = 0;
+}
+__attribute__((format(printf, 1, 2)))
+static void outf(const char* fmt, ...) {
+  for (int attempt = 0; attempt < 2; attempt++) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(obuf + olen, sizeof obuf - olen, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof obuf - olen) { olen += (size_t)n; return; }
+    flush_out(); /* full: write what is there, then format again */
+  }
+}
+
+/* commands come with raw reads into one buffer: the thread that reads
+   them changes with the baton (a stdio buffer would be one thread's) */
+static char rbuf[1 << 16];
+static size_t rpos, rlen;
+static char* next_line(void) {
+  static char line[4096];
+  for (;;) {
+    char* nl = memchr(rbuf + rpos, '\n', rlen - rpos);
+    if (nl != NULL) {
+      size_t n = (size_t)(nl - (rbuf + rpos));
+      if (n >= sizeof line) n = sizeof line - 1;
+      memcpy(line, rbuf + rpos, n);
+      line[n] = 0;
+      rpos = (size_t)(nl - rbuf) + 1;
+      return line;
+    }
+    if (rpos > 0) { memmove(rbuf, rbuf + rpos, rlen - rpos); rlen -= rpos; rpos = 0; }
+    if (rlen == sizeof rbuf) return NULL;
+    ssize_t r = read(0, rbuf + rlen, sizeof rbuf - rlen);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return NULL;
+    rlen += (size_t)r;
+  }
+}
+
+static void report(int i);
+static void print_state(void);
+static void die(const char* msg, const char* line);
+static __thread bool mc_serving; /* this thread holds the baton: its own mimalloc calls are no points */
+static int startup_next;          /* start: the next thread to run to its first point */
+
+/* hand the baton to thread j and wait until it comes back (never, for a
+   done thread) */
+static void hand_to(int self, int j) {
+  pthread_mutex_lock(&mu);
+  current = j;
+  pthread_cond_signal(&tcv[j]);
+  while (current != self) pthread_cond_wait(&tcv[self], &mu);
+  pthread_mutex_unlock(&mu);
+}
+
+/* the baton holder serves the driver's commands until the schedule lets
+   thread self run on (run self: no hand-over at all) or hands the baton
+   to another thread (and waits for it to come back) */
+static void serve(int self) {
+  for (;;) {
+    char* line = next_line();
+    if (line == NULL) _exit(0); /* the driver is gone */
+    int i;
+    if (sscanf(line, "run %d", &i) == 1) {
+      if (i < 0 || i >= nthreads) die("bad run", line);
+      if (threads[i].done) { report(i); flush_out(); continue; }
+      if (i != self) hand_to(self, i);
+      return;
+    } else if (strcmp(line, "state") == 0) {
+      print_state();
+      flush_out();
+    } else if (strcmp(line, "end") == 0 || strcmp(line, "quit") == 0) {
+      _exit(0);
+    } else {
+      die("unknown command", line);
+    }
+  }
+}
+
+/* thread self is at a point (or done): it reports it and serves until it
+   may run on. At start each thread runs to its first point in turn; the
+   last one starts serving. */
+static void mc_pause(int self) {
+  mc_serving = true;
+  report(self);
+  flush_out();
+  if (startup_next < nthreads) hand_to(self, startup_next++);
+  else serve(self);
+  mc_serving = false;
 }
 
 void mc_point(int kind, const volatile void* addr, const char* file, int line) {
-  if (mc_self < 0) return;
+  if (mc_self < 0 || mc_serving) return;
   mc_thread_t* t = &threads[mc_self];
   { /* the thread's heap: the last one that was not _mi_heap_empty (thread
        done resets the default heap; other threads may still push to the
@@ -187,18 +295,15 @@ void mc_point(int kind, const volatile void* addr, const char* file, int line) {
       skip = auto_sites[k].line == line && strcmp(auto_sites[k].file, base_name(file)) == 0 && strcmp(auto_sites[k].kind, kind_name(kind)) == 0;
     }
     if (skip) {
-      /* no stdio here: printf may allocate, and the allocator is mimalloc */
-      char buf[256];
-      int n = snprintf(buf, sizeof buf, "skip %d %s %s %s:%d op=%d\n", mc_self, kind_name(kind), name, base_name(file), line, t->op);
-      if (n > 0 && write(1, buf, (size_t)n) < 0) { /* the controller is gone */ }
+      /* buffered: it goes out with the thread's next reply (one wake-up of
+         the driver, not one per skipped point) */
+      outf("skip %d %s %s %s:%d op=%d\n", mc_self, kind_name(kind), name, base_name(file), line, t->op);
       t->kind = kind; t->addr = (const void*)addr; t->file = file; t->line = line; /* for a crash report */
       return;
     }
   }
-  pthread_mutex_lock(&mu);
   t->kind = kind; t->addr = (const void*)addr; t->file = file; t->line = line; t->mbox = -1;
-  mc_pause_locked(t);
-  pthread_mutex_unlock(&mu);
+  mc_pause(mc_self);
 }
 
 /* a blocking acquire is a try-acquire point, repeated while the lock is
@@ -235,10 +340,9 @@ static void* scenario_thread(void* arg) {
       case OP_FREE: mi_free(t->regs[op->reg]); t->regs[op->reg] = NULL; break;
       case OP_SEND:
       case OP_RECV:
-        pthread_mutex_lock(&mu);
         t->kind = (op->kind == OP_SEND ? MC_SEND : MC_RECV);
         t->addr = NULL; t->file = "scenario"; t->line = k; t->mbox = op->arg;
-        mc_pause_locked(t);
+        mc_pause(mc_self);
         if (op->kind == OP_SEND) {
           if (mailbox_full[op->arg]) { fprintf(stderr, "harness: T%d sends to full m%d\n", mc_self + 1, op->arg); fflush(stderr); _exit(3); }
           mailbox[op->arg] = t->regs[op->reg]; mailbox_full[op->arg] = true; t->regs[op->reg] = NULL;
@@ -246,7 +350,6 @@ static void* scenario_thread(void* arg) {
           if (!mailbox_full[op->arg]) { fprintf(stderr, "harness: T%d receives from empty m%d\n", mc_self + 1, op->arg); fflush(stderr); _exit(3); }
           t->regs[op->reg] = mailbox[op->arg]; mailbox[op->arg] = NULL; mailbox_full[op->arg] = false;
         }
-        pthread_mutex_unlock(&mu);
         break;
       case OP_COLLECT: mi_collect(false); break;
       case OP_FORCE: mi_collect(true); break;
@@ -256,13 +359,11 @@ static void* scenario_thread(void* arg) {
       case OP_POKE: if (t->regs[op->reg] != NULL) { ((volatile char*)t->regs[op->reg])[64] = 1; } break; /* past the free-list link */
     }
   }
-  pthread_mutex_lock(&mu);
   t->op = t->nops;
   t->done = true;
-  current = -1;
-  pthread_cond_signal(&main_cv);
+  mc_pause(mc_self); /* never returns: nobody runs a done thread */
   /* never return: thread-exit destructors would run outside the schedule */
-  for (;;) pthread_cond_wait(&tcv[mc_self], &mu);
+  for (;;) pause();
   return NULL;
 }
 
@@ -326,46 +427,36 @@ static void addr_name(const void* a, char* buf, size_t n) {
 static void print_addr(const void* a) {
   char buf[96];
   addr_name(a, buf, sizeof buf);
-  fputs(buf, stdout);
+  outf("%s", buf);
 }
 
 static void report(int i) {
   mc_thread_t* t = &threads[i];
-  if (t->done) { printf("done %d op=%d\n", i, t->op); return; }
-  printf("at %d %s", i, kind_name(t->kind));
-  if (t->mbox >= 0) printf("-m%d", t->mbox);
-  printf(" ");
+  if (t->done) { outf("done %d op=%d\n", i, t->op); return; }
+  outf("at %d %s", i, kind_name(t->kind));
+  if (t->mbox >= 0) outf("-m%d", t->mbox);
+  outf(" ");
   print_addr(t->addr);
-  printf(" %s:%d op=%d\n", base_name(t->file), t->line, t->op);
+  outf(" %s:%d op=%d\n", base_name(t->file), t->line, t->op);
 }
 
-static void run(int i) {
-  pthread_mutex_lock(&mu);
-  if (!threads[i].done) {
-    current = i;
-    pthread_cond_signal(&tcv[i]);
-    while (current != -1) pthread_cond_wait(&main_cv, &mu);
-  }
-  pthread_mutex_unlock(&mu);
-  report(i);
-}
 
 /* one held block: where=T<i>:r<R> or m<k>, as slot.slice of its page */
 static void print_block(const char* kind, int n, int r, void* p) {
   if (p == NULL) {
-    if (r < 0) printf("%s%d=null", kind, n);
+    if (r < 0) outf("%s%d=null", kind, n);
     return;
   }
   const uint8_t* b = (const uint8_t*)p;
-  if (r >= 0) printf("%s%d:r%d=", kind, n, r); else printf("%s%d=", kind, n);
+  if (r >= 0) outf("%s%d:r%d=", kind, n, r); else outf("%s%d=", kind, n);
   int og = os_slot(b);
   if (og >= 0) {
-    printf("s%d.%zu", og, (size_t)(b - (const uint8_t*)os_segs[og]) / MI_SEGMENT_SLICE_SIZE);
+    outf("s%d.%zu", og, (size_t)(b - (const uint8_t*)os_segs[og]) / MI_SEGMENT_SLICE_SIZE);
   } else if (arena_start != NULL && b >= arena_start && b < arena_start + arena_size) {
     size_t off = (size_t)(b - arena_start);
-    printf("s%zu.%zu", off / MI_SEGMENT_SIZE, (off % MI_SEGMENT_SIZE) / MI_SEGMENT_SLICE_SIZE);
+    outf("s%zu.%zu", off / MI_SEGMENT_SIZE, (off % MI_SEGMENT_SIZE) / MI_SEGMENT_SLICE_SIZE);
   } else {
-    printf("?");
+    outf("?");
   }
 }
 
@@ -378,7 +469,7 @@ static void print_block(const char* kind, int n, int r, void* p) {
 __attribute__((no_sanitize_address))
 #endif
 static void print_state(void) {
-  printf("state");
+  outf("state");
   if (os_mode) {
     /* segments not met at a point yet (mimalloc enters a segment in its
        segment map at the end of mi_segment_alloc) are met through the
@@ -387,12 +478,12 @@ static void print_state(void) {
     for (int k = 0; k < MC_MAX_MBOX; k++) if (mailbox_full[k]) (void)os_slot(mailbox[k]);
     for (int g = 0; g < nsegments && g < 16; g++) {
       mi_segment_t* s = os_segs[g];
-      if (!os_seg_live(s)) { printf(" s%d:-", g); continue; }
+      if (!os_seg_live(s)) { outf(" s%d:-", g); continue; }
       size_t tid = mi_atomic_load_relaxed(&s->thread_id);
       int owner = -1;
       for (int i = 0; i < nthreads; i++) if (tids[i] != 0 && tids[i] == tid) owner = i + 1;
       if (tid == 0) owner = 0;
-      printf(" s%d:%d/%zu/%zu", g, owner, s->used, s->abandoned);
+      outf(" s%d:%d/%zu/%zu", g, owner, s->used, s->abandoned);
     }
     goto blocks;
   }
@@ -400,13 +491,13 @@ static void print_state(void) {
   for (int g = 0; g < nsegments; g++) {
     mi_segment_t* s = (mi_segment_t*)(arena_start + (size_t)g * MI_SEGMENT_SIZE);
     bool live = _mi_bitmap_is_claimed(arena->blocks_inuse, arena->field_count, 1, mi_bitmap_index_create(0, (size_t)g));
-    if (!live) { printf(" s%d:-", g); continue; }
+    if (!live) { outf(" s%d:-", g); continue; }
     bool marked = arena->blocks_abandoned != NULL && _mi_bitmap_is_claimed(arena->blocks_abandoned, arena->field_count, 1, mi_bitmap_index_create(0, (size_t)g));
     size_t tid = mi_atomic_load_relaxed(&s->thread_id);
     int owner = -1;
     for (int i = 0; i < nthreads; i++) if (tids[i] != 0 && tids[i] == tid) owner = i + 1;
     if (tid == 0) owner = 0;
-    printf(" s%d:%d/%zu/%zu%s", g, owner, s->used, s->abandoned, marked ? "/marked" : "");
+    outf(" s%d:%d/%zu/%zu%s", g, owner, s->used, s->abandoned, marked ? "/marked" : "");
   }
 blocks:
   /* the blocks the program holds: slot.slice of each block's page */
@@ -418,7 +509,7 @@ blocks:
   for (int k = 0; k < MC_MAX_MBOX; k++) {
     if (mailbox_full[k]) print_block(" m", k, -1, mailbox[k]);
   }
-  printf("\n");
+  outf("\n");
 }
 
 /* errors end the process at once: exit handlers would run mimalloc's
@@ -429,6 +520,7 @@ blocks:
 static void mc_on_error(int err, void* arg) {
   (void)arg;
   if (err == ENOMEM) return;
+  flush_out(); /* the skip lines buffered so far */
   fprintf(stderr, "harness: mimalloc reported error %d (%s)\n", err, strerror(err));
   fflush(stderr);
   _exit(4);
@@ -461,6 +553,7 @@ static void mc_on_segv(int sig, siginfo_t* si, void* uc) {
     n += snprintf(buf + n, sizeof buf - (size_t)n, " by T%d after its point at %s:%d (operation %d)", mc_self + 1, base_name(t->file), t->line, t->op);
   }
   n += snprintf(buf + n, sizeof buf - (size_t)n, "\n");
+  if (olen > 0 && write(1, obuf, olen) < 0) { /* the skip lines buffered so far */ }
   if (write(2, buf, (size_t)n) < 0) { /* nothing to do */ }
   _exit(128 + sig);
 }
@@ -471,11 +564,87 @@ static void die(const char* msg, const char* line) {
   _exit(2);
 }
 
+/* start: the arena (exactly the scenario's segment slots, and no OS
+   memory for segments), the scenario's threads, each run to its first
+   point in turn; the last one serves the driver. The calling thread is no
+   scenario thread and never runs again. */
+static void start_run(const char* line) {
+  if (nthreads == 0) die("no threads", line);
+  mi_register_error(mc_on_error, NULL);
+#if !defined(__SANITIZE_ADDRESS__)
+  { struct sigaction sa; memset(&sa, 0, sizeof sa); sa.sa_sigaction = mc_on_segv; sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, NULL); sigaction(SIGBUS, &sa, NULL); }
+#endif
+  mi_option_set(mi_option_arena_reserve, 0);
+  if (!os_mode) {
+    mi_option_set(mi_option_disallow_os_alloc, 1);
+    if (mi_reserve_os_memory_ex((size_t)nsegments * MI_SEGMENT_SIZE, true, false, false, &arena_id) != 0) die("cannot reserve the arena", line);
+    arena_start = (uint8_t*)mi_arena_area(arena_id, &arena_size);
+    if (arena_start == NULL) die("no arena area", line);
+  }
+  for (int i = 0; i < nthreads; i++) pthread_cond_init(&tcv[i], NULL);
+  for (int i = 0; i < nthreads; i++) {
+    if (pthread_create(&threads[i].th, NULL, scenario_thread, (void*)(intptr_t)i) != 0) die("pthread_create", line);
+  }
+  outf("ready\n");
+  flush_out();
+  pthread_mutex_lock(&mu);
+  startup_next = 1;
+  current = 0;
+  pthread_cond_signal(&tcv[0]);
+  pthread_mutex_unlock(&mu);
+  for (;;) pause();
+}
+
+/* fork: one run in a fresh child process (a copy of this one: mimalloc
+   initialised, the configuration read, no run started), so a run costs a
+   fork, not an exec and mimalloc's process start. The child's stderr goes
+   to a memory file; when the child has ended, its lines come back as
+   "err LINE" and then "ended exit N" or "ended signal N". The child dies
+   with this process (a driver that kills a hung run kills this process). */
+static int errfd = -1;
+static void fork_run(const char* line) {
+  if (errfd < 0) {
+    errfd = (int)syscall(SYS_memfd_create, "mimcheck-harness-stderr", 0);
+    if (errfd < 0) die("memfd_create", line);
+  }
+  if (ftruncate(errfd, 0) != 0 || lseek(errfd, 0, SEEK_SET) != 0) die("cannot reset the stderr file", line);
+  flush_out();
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) die("fork", line);
+  if (pid == 0) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(9);
+    if (dup2(errfd, 2) < 0) _exit(9);
+    close(errfd);
+    start_run(line);
+  }
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0) {
+    if (errno != EINTR) die("waitpid", line);
+  }
+  /* the child's stderr, line by line (the first 16 KiB) */
+  char buf[1 << 14];
+  ssize_t n = pread(errfd, buf, sizeof buf - 1, 0);
+  if (n > 0) {
+    buf[n] = 0;
+    for (char* l = buf; *l != 0;) {
+      char* e = strchr(l, '\n');
+      if (e != NULL) *e = 0;
+      outf("err %s\n", l);
+      flush_out();
+      if (e == NULL) break;
+      l = e + 1;
+    }
+  }
+  if (WIFSIGNALED(st)) outf("ended signal %d\n", WTERMSIG(st));
+  else outf("ended exit %d\n", WEXITSTATUS(st));
+  flush_out();
+}
+
 int main(void) {
-  char line[4096];
-  setvbuf(stdout, NULL, _IOLBF, 0);
-  while (fgets(line, sizeof line, stdin) != NULL) {
-    line[strcspn(line, "\n")] = 0;
+  char* line;
+  while ((line = next_line()) != NULL) {
     char word[32];
     if (sscanf(line, "%31s", word) != 1) continue;
     if (strcmp(word, "segments") == 0) {
@@ -541,35 +710,13 @@ int main(void) {
         if ((op->kind == OP_SEND || op->kind == OP_RECV) && (op->arg < 0 || op->arg >= MC_MAX_MBOX)) die("bad mailbox", tok);
       }
     } else if (strcmp(word, "start") == 0) {
-      /* the arena: exactly the scenario's segment slots, and no OS memory
-         for segments */
-      mi_register_error(mc_on_error, NULL);
-#if !defined(__SANITIZE_ADDRESS__)
-      { struct sigaction sa; memset(&sa, 0, sizeof sa); sa.sa_sigaction = mc_on_segv; sa.sa_flags = SA_SIGINFO;
-        sigaction(SIGSEGV, &sa, NULL); sigaction(SIGBUS, &sa, NULL); }
-#endif
-      mi_option_set(mi_option_arena_reserve, 0);
-      if (!os_mode) {
-        mi_option_set(mi_option_disallow_os_alloc, 1);
-        if (mi_reserve_os_memory_ex((size_t)nsegments * MI_SEGMENT_SIZE, true, false, false, &arena_id) != 0) die("cannot reserve the arena", line);
-        arena_start = (uint8_t*)mi_arena_area(arena_id, &arena_size);
-        if (arena_start == NULL) die("no arena area", line);
-      }
-      for (int i = 0; i < nthreads; i++) pthread_cond_init(&tcv[i], NULL);
-      for (int i = 0; i < nthreads; i++) {
-        if (pthread_create(&threads[i].th, NULL, scenario_thread, (void*)(intptr_t)i) != 0) die("pthread_create", line);
-      }
-      printf("ready\n");
-      for (int i = 0; i < nthreads; i++) run(i);
-    } else if (strcmp(word, "run") == 0) {
-      int i;
-      if (sscanf(line, "run %d", &i) != 1 || i < 0 || i >= nthreads) die("bad run", line);
-      run(i);
-    } else if (strcmp(word, "state") == 0) {
-      print_state();
+      start_run(line);
+    } else if (strcmp(word, "fork") == 0) {
+      fork_run(line);
+    } else if (strcmp(word, "run") == 0 || strcmp(word, "state") == 0 || strcmp(word, "end") == 0) {
+      /* a command to a forked run that ended before it read it (a crash):
+         the driver has the run's end already */
     } else if (strcmp(word, "quit") == 0) {
-      printf("bye\n");
-      fflush(stdout);
       _exit(0);
     } else {
       die("unknown command", line);
