@@ -3,7 +3,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 PKGS := ./...
 
-.PHONY: conform fuzz-parse fuzz-scenario memory-matrix explore test test-short verify purity fmt-check vet bench explore-smoke replay-corpus build prop soak mutants fuzz-schedule
+.PHONY: screenshot conform fuzz-parse fuzz-scenario memory-matrix explore test test-short verify purity fmt-check vet bench explore-smoke replay-corpus build prop soak mutants fuzz-schedule
 
 build:
 	$(GO) build -o bin/explore ./cmd/explore
@@ -23,6 +23,13 @@ conform: build
 
 CONFORM_RUNS ?= 100
 CONFORM_RANDOM_RUNS ?= 10000
+
+## screenshot: docs/show-finding2.png, the HTML view of finding 2 (explore
+## show --format html) in headless Chromium, as the README shows it.
+screenshot: build
+	./bin/explore show --format html traces/testdata/no-use-after-free--conform-force-abandon.trace > out/finding2.html
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1500,1000 \
+		--screenshot=docs/show-finding2.png file://$(CURDIR)/out/finding2.html
 
 ## memory-matrix: S1 and S2 under every source, patch set, language mode
 ## and memory model (216 runs, 5 s; README "What the checker says").

@@ -13,17 +13,23 @@ import (
 	"mimcheck/traces"
 )
 
-const showUsage = `usage: explore show TRACE [--format text|mermaid]
+const showUsage = `usage: explore show TRACE [--format text|html|mermaid]
 
 Shows a trace as a maintainer reads it: one lane per thread (a column), each step
 under the scenario operation it belongs to ("T2 op 3: free a"), with the C
 function it models, its memory order and the fields it changed; the
-violating step is marked and the invariant explained. --format mermaid
-prints a Mermaid sequence diagram (threads as participants, the steps as
-notes, hand-offs as messages) for a Markdown page.
+violating step is marked and the invariant explained. --format html
+prints one self-contained page (no network) with the same lanes and, for
+the step selected (click a step, or the arrow keys; the violation at
+first), a picture of the state after it: each segment's slices and spans,
+the pages with their blocks and owner heap, the span queues, the
+abandoned set and the program's blocks. --format mermaid prints a Mermaid
+sequence diagram (threads as participants, steps as notes) for a
+Markdown page.
 
 Example:
   explore show traces/testdata/block-conservation--S2-rc11-stale-xheap.trace
+  explore show --format html traces/testdata/no-use-after-free--conform-force-abandon.trace > finding2.html
 
 Flags:
 `
@@ -39,7 +45,7 @@ type shownStep struct {
 func cmdShow(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("show", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	format := fs.String("format", "text", "text or mermaid")
+	format := fs.String("format", "text", "text, html or mermaid")
 	pos, err := parseArgs(fs, args)
 	if errors.Is(err, errHelp) {
 		printUsage(stdout, showUsage, fs)
@@ -51,8 +57,8 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	if len(pos) != 1 {
 		return fail(stderr, usagef("show wants exactly one TRACE, got %d arguments", len(pos)))
 	}
-	if *format != "text" && *format != "mermaid" {
-		return fail(stderr, usagef("--format %q: want text or mermaid", *format))
+	if *format != "text" && *format != "html" && *format != "mermaid" {
+		return fail(stderr, usagef("--format %q: want text, html or mermaid", *format))
 	}
 	tr, code := loadTrace(pos[0], stderr)
 	if tr == nil {
@@ -70,16 +76,22 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	sc := sys.Sim.Scenario()
 	// the operation of each step: the thread's op index before it
 	s := sys.Init()
+	init := s
 	var steps []shownStep
+	var states []model.State
 	for k, st := range res.Trace.Steps {
 		th := st.Thread % model.MaxThreads
 		op := int(s.Threads[th].Op)
 		steps = append(steps, shownStep{k: k, thread: th, op: op, opText: sc.OpText(th, op), st: st})
 		sys.Step(&s, st.Thread)
+		states = append(states, s)
 	}
-	if *format == "mermaid" {
+	switch *format {
+	case "mermaid":
 		fmt.Fprint(stdout, showMermaid(tr, sc, steps))
-	} else {
+	case "html":
+		fmt.Fprint(stdout, showHTML(tr, sc, steps, init, states))
+	default:
 		fmt.Fprint(stdout, showText(tr, sc, steps))
 	}
 	return exitOK
