@@ -22,7 +22,7 @@ type rig struct {
 // from text).
 func newRig(t *testing.T, text string, cfg allocsim.Config) *rig {
 	t.Helper()
-	sc, err := allocsim.ParseScenario(t.Name(), text)
+	sc, err := allocsim.ParseFragment(t.Name(), text)
 	if err != nil {
 		t.Fatalf("ParseScenario: %v", err)
 	}

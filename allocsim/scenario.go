@@ -1,7 +1,9 @@
 package allocsim
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -271,34 +273,91 @@ func s3Text(rounds int) string {
 		"thread: " + join(rep(t3, rounds), f3) + "\n"
 }
 
+// ScenarioError is a mistake in a scenario file, at a line and column
+// (1-based; a tab counts as one column).
+type ScenarioError struct {
+	File      string
+	Line, Col int
+	Msg       string
+}
+
+func (e *ScenarioError) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+}
+
+// opError is a mistake in one operation of a thread's program, at a byte
+// offset of the program's text.
+type opError struct {
+	off int
+	err error
+}
+
+func (e *opError) Error() string { return e.err.Error() }
+
 // ParseScenario parses the scenario file format (README: "Scenario files").
 // name is used in error messages (a file name).
 func ParseScenario(name, text string) (*Scenario, error) {
+	return parseScenario(name, text, true)
+}
+
+// ParseFragment parses a scenario whose threads need not end with exit: a
+// program fragment for the tests of single operations, which look at the
+// state before thread-done. Scenario files (the CLI, traces) go through
+// ParseScenario.
+func ParseFragment(name, text string) (*Scenario, error) {
+	return parseScenario(name, text, false)
+}
+
+func parseScenario(name, text string, needExit bool) (*Scenario, error) {
 	sc := &Scenario{Name: name, ReclaimOnFree: false}
 	classByName := map[string]uint8{}
 	mailboxes := 0
 	setSegs, setSlices := false, false
 	lines := strings.Split(text, "\n")
 	seen := map[string]int{} // directive -> line
+	type pos struct{ line, col int }
+	threadLine := []int{}  // the line of each thread
+	var classAt []pos      // where each class is defined
+	at := map[string]pos{} // where segments, slices and options are given
 	for ln, raw := range lines {
-		line := strings.TrimSpace(strings.ReplaceAll(raw, "\t", " "))
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = strings.TrimSpace(line[:i])
+		raw = strings.ReplaceAll(raw, "\t", " ")
+		if i := strings.IndexByte(raw, '#'); i >= 0 {
+			raw = raw[:i]
 		}
+		line := strings.TrimSpace(raw)
 		if line == "" {
 			continue
 		}
-		errf := func(format string, args ...any) error {
-			return fmt.Errorf("scenario %s:%d: %s", name, ln+1, fmt.Sprintf(format, args...))
-		}
+		indent := strings.Index(raw, line) // line starts at raw[indent]
 		key, rest, _ := strings.Cut(line, " ")
+		restCol := indent + len(key) + 1 + 1 // the column of rest
+		if r := strings.TrimLeft(rest, " "); r != rest {
+			restCol += len(rest) - len(r)
+		}
 		rest = strings.TrimSpace(rest)
+		col := indent + 1 // the column the error points at
+		if rest != "" {
+			col = restCol
+		}
+		errf := func(format string, args ...any) error {
+			return &ScenarioError{File: name, Line: ln + 1, Col: col, Msg: fmt.Sprintf(format, args...)}
+		}
+		if key == "scenario" || key == "segments" || key == "slices" || key == "memory" {
+			col = indent + 1
+		}
+		at[key] = pos{ln + 1, restCol}
 		switch key {
 		case "scenario", "segments", "slices", "memory":
 			if first, dup := seen[key]; dup {
 				return nil, errf("%s given twice (first at line %d)", key, first)
 			}
 			seen[key] = ln + 1
+			if rest != "" {
+				col = restCol
+			}
 		}
 		switch {
 		case key == "scenario":
@@ -322,6 +381,7 @@ func ParseScenario(name, text string) (*Scenario, error) {
 				}
 				classByName[c.Name] = uint8(len(sc.Classes))
 				sc.Classes = append(sc.Classes, c)
+				classAt = append(classAt, pos{ln + 1, restCol})
 				continue
 			}
 			if len(f) != 3 && len(f) != 4 {
@@ -359,6 +419,7 @@ func ParseScenario(name, text string) (*Scenario, error) {
 			}
 			classByName[c.Name] = uint8(len(sc.Classes))
 			sc.Classes = append(sc.Classes, c)
+			classAt = append(classAt, pos{ln + 1, restCol})
 		case key == "option":
 			k, v, ok := strings.Cut(rest, "=")
 			if !ok {
@@ -372,6 +433,9 @@ func ParseScenario(name, text string) (*Scenario, error) {
 			case "reclaim-on-free":
 				sc.ReclaimOnFree = n != 0
 			case "target-segments-per-thread":
+				if n < 0 || n > model.MaxSegments {
+					return nil, errf("target-segments-per-thread %d: want 0..%d", n, model.MaxSegments)
+				}
 				sc.TargetSegments = n
 			case "stats":
 				sc.Stats = n != 0
@@ -393,14 +457,20 @@ func ParseScenario(name, text string) (*Scenario, error) {
 				return nil, errf("memory wants arena or os, got %q", rest)
 			}
 		case key == "thread" || strings.HasPrefix(key, "thread"):
-			_, body, ok := strings.Cut(line, ":")
-			if !ok {
+			colon := strings.IndexByte(line, ':')
+			if colon < 0 {
 				return nil, errf("thread wants: thread: op; op; ...")
 			}
+			body := line[colon+1:]
 			prog, regs, mb, err := parseProgram(body, classByName)
 			if err != nil {
+				var oe *opError
+				if errors.As(err, &oe) {
+					col = indent + colon + 1 + oe.off + 1
+				}
 				return nil, errf("thread %d: %v", len(sc.Threads)+1, err)
 			}
+			threadLine = append(threadLine, ln+1)
 			if mb > mailboxes {
 				mailboxes = mb
 			}
@@ -411,7 +481,17 @@ func ParseScenario(name, text string) (*Scenario, error) {
 		}
 	}
 	if !setSegs || !setSlices {
-		return nil, fmt.Errorf("scenario %s: needs both 'segments N' and 'slices N'", name)
+		return nil, &ScenarioError{File: name, Msg: "needs both 'segments N' and 'slices N'"}
+	}
+	// every thread ends with exit (mi_thread_done): a thread that never
+	// exits keeps its heap, and the checks at the end (quiescent-clean,
+	// block conservation) would report the scenario, not the allocator.
+	// Operations after exit stay legal: they run after thread-done, as a
+	// thread-local destructor's free does (mimalloc issue #944).
+	for t, prog := range sc.Threads {
+		if needExit && !slices.ContainsFunc(prog, func(op Op) bool { return op.Kind == OpExit }) {
+			return nil, &ScenarioError{File: name, Line: threadLine[t], Col: 1, Msg: fmt.Sprintf("thread %d never exits: end its program with exit (mi_thread_done)", t+1)}
+		}
 	}
 	if len(sc.Classes) == 0 {
 		sc.Classes = defaultClasses()
@@ -422,8 +502,40 @@ func ParseScenario(name, text string) (*Scenario, error) {
 		}
 	}
 	sc.Mailboxes = mailboxes
+	// range errors at the line that gives the value
+	rangeErr := func(p pos, format string, args ...any) error {
+		return &ScenarioError{File: name, Line: p.line, Col: p.col, Msg: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case len(sc.Threads) == 0:
+		return nil, &ScenarioError{File: name, Msg: "no threads (want 1..4 'thread: ...' lines)"}
+	case len(sc.Threads) > model.MaxThreads:
+		return nil, rangeErr(pos{threadLine[model.MaxThreads], 1}, "thread %d: at most %d threads", model.MaxThreads+1, model.MaxThreads)
+	case sc.Segments < 1 || sc.Segments > model.MaxSegments:
+		return nil, rangeErr(at["segments"], "segments %d: want 1..%d", sc.Segments, model.MaxSegments)
+	case sc.Slices < 3 || sc.Slices > model.MaxSlices:
+		return nil, rangeErr(at["slices"], "slices %d: want 3..%d per segment (slice 0 is the segment info)", sc.Slices, model.MaxSlices)
+	case len(classAt) > model.MaxClasses:
+		return nil, rangeErr(classAt[model.MaxClasses], "class %s: at most %d size classes", sc.Classes[model.MaxClasses].Name, model.MaxClasses)
+	}
+	for k, p := range classAt {
+		c := sc.Classes[k]
+		switch {
+		case !c.Huge && (c.Slices < 1 || int(c.Slices) > sc.Slices-1):
+			return nil, rangeErr(p, "class %s: %d slices (want 1..%d: a page fits in a segment's %d data slices)", c.Name, c.Slices, sc.Slices-1, sc.Slices-1)
+		case c.Blocks < 1 || c.Blocks > model.MaxBlocks:
+			return nil, rangeErr(p, "class %s: %d blocks (want 1..%d)", c.Name, c.Blocks, model.MaxBlocks)
+		case c.Path == PathSmall && (c.Huge || c.Slices != 1):
+			return nil, rangeErr(p, "class %s: path=small needs a one-slice page (objects of at most 1 KiB live on small pages)", c.Name)
+		}
+	}
+	for t, prog := range sc.Threads {
+		if len(prog) > 250 {
+			return nil, rangeErr(pos{threadLine[t], 1}, "thread %d has %d operations (at most 250)", t+1, len(prog))
+		}
+	}
 	if err := sc.Validate(); err != nil {
-		return nil, err
+		return nil, &ScenarioError{File: name, Msg: strings.TrimPrefix(err.Error(), "scenario "+sc.Name+": ")}
 	}
 	return sc, nil
 }
@@ -464,11 +576,8 @@ func parseProgram(body string, classes map[string]uint8) ([]Op, []string, int, e
 		}
 		return uint8(k), nil
 	}
-	for _, raw := range strings.Split(body, ";") {
-		s := strings.TrimSpace(raw)
-		if s == "" {
-			continue
-		}
+	// one operation s, appended to ops
+	parse := func(s string) error {
 		switch {
 		case s == "exit":
 			ops = append(ops, Op{Kind: OpExit})
@@ -481,39 +590,39 @@ func parseProgram(body string, classes map[string]uint8) ([]Op, []string, int, e
 		case strings.HasPrefix(s, "free "):
 			r, err := reg(s[5:])
 			if err != nil {
-				return nil, nil, 0, err
+				return err
 			}
 			ops = append(ops, Op{Kind: OpFree, A: r})
 		case strings.HasPrefix(s, "send "):
 			lhs, rhs, ok := strings.Cut(s[5:], "->")
 			if !ok {
-				return nil, nil, 0, fmt.Errorf("send wants: send REG -> mN")
+				return fmt.Errorf("send wants: send REG -> mN")
 			}
 			r, err := reg(lhs)
 			if err != nil {
-				return nil, nil, 0, err
+				return err
 			}
 			m, err := mb(rhs)
 			if err != nil {
-				return nil, nil, 0, err
+				return err
 			}
 			ops = append(ops, Op{Kind: OpSend, A: r, B: m})
 		case strings.Contains(s, "<-"):
 			lhs, rhs, _ := strings.Cut(s, "<-")
 			r, err := reg(lhs)
 			if err != nil {
-				return nil, nil, 0, err
+				return err
 			}
 			m, err := mb(rhs)
 			if err != nil {
-				return nil, nil, 0, err
+				return err
 			}
 			ops = append(ops, Op{Kind: OpRecv, A: m, B: r})
 		case strings.Contains(s, "= malloc(") && strings.HasSuffix(s, ")"):
 			lhs, rhs, _ := strings.Cut(s, "=")
 			r, err := reg(lhs)
 			if err != nil {
-				return nil, nil, 0, err
+				return err
 			}
 			cn := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(rhs), "malloc("), ")")
 			c, ok := classes[cn]
@@ -528,15 +637,26 @@ func parseProgram(body string, classes map[string]uint8) ([]Op, []string, int, e
 					}
 				}
 				if !ok {
-					return nil, nil, 0, fmt.Errorf("unknown size class %q", cn)
+					return fmt.Errorf("unknown size class %q", cn)
 				}
 			}
 			ops = append(ops, Op{Kind: OpMalloc, A: c, B: r})
 		default:
-			return nil, nil, 0, fmt.Errorf("unknown operation %q", s)
+			return fmt.Errorf("unknown operation %q", s)
 		}
 		if err := checkRegister(ops, regs); err != nil {
-			return nil, nil, 0, fmt.Errorf("operation %d (%s): %v", len(ops), s, err)
+			return fmt.Errorf("operation %d (%s): %v", len(ops), s, err)
+		}
+		return nil
+	}
+	off := 0 // the byte offset of each operation's text in body
+	for _, raw := range strings.Split(body, ";") {
+		at := off + len(raw) - len(strings.TrimLeft(raw, " "))
+		off += len(raw) + 1
+		if s := strings.TrimSpace(raw); s != "" {
+			if err := parse(s); err != nil {
+				return nil, nil, 0, &opError{off: at, err: err}
+			}
 		}
 	}
 	return ops, regs, mbox, nil

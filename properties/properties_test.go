@@ -16,7 +16,7 @@ import (
 
 func sim(t *testing.T, text string, abs allocsim.Abstraction) *allocsim.Sim {
 	t.Helper()
-	sc, err := allocsim.ParseScenario(t.Name(), text)
+	sc, err := allocsim.ParseFragment(t.Name(), text)
 	if err != nil {
 		t.Fatal(err)
 	}

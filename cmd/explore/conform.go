@@ -157,7 +157,7 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 	}
 	sc, err := h.LoadScenario()
 	if err != nil {
-		return fail(stderr, usagef("scenario %s: %v", f.scenario, err))
+		return fail(stderr, scenarioErr(f.scenario, err))
 	}
 	cfg, err := conform.Config(sc, src)
 	if err != nil {

@@ -105,7 +105,7 @@ func cmdConformRandom(args []string, stdout, stderr io.Writer) int {
 	}
 	sc, err := h.LoadScenario()
 	if err != nil {
-		return fail(stderr, usagef("scenario %s: %v", scen, err))
+		return fail(stderr, scenarioErr(scen, err))
 	}
 	if _, err := conform.Config(sc, src); err != nil {
 		return fail(stderr, usagef("%v", err))

@@ -75,7 +75,7 @@ func cmdConformSites(args []string, stdout, stderr io.Writer) int {
 		}
 		sc, err := h.LoadScenario()
 		if err != nil {
-			return fail(stderr, usagef("scenario %s: %v", file, err))
+			return fail(stderr, scenarioErr(file, err))
 		}
 		if _, err := conform.Config(sc, src); err != nil {
 			continue // no C counterpart at this tag

@@ -259,7 +259,7 @@ func (f runFlags) resolve() (*runConfig, error) {
 	h.PastFaults = f.pastFaults
 	h.PastInvariants = f.pastInvariants
 	if c.sys, err = h.System(); err != nil {
-		return nil, usagef("scenario %s: %v", f.scenario, err)
+		return nil, scenarioErr(f.scenario, err)
 	}
 	if traces.Seeded(f.strategy) {
 		h.Seed = f.seed
@@ -295,6 +295,19 @@ func scenarioHeader(h *traces.Header, arg string, rounds int) error {
 	}
 	h.ScenarioFile, h.ScenarioText = filepath.Base(arg), string(data)
 	return nil
+}
+
+// scenarioErr reports a scenario that does not load: a mistake in a file
+// at its path, line and column ("explore: dir/x.scn:5:9: ..."); anything
+// else (the model's bounds) after the scenario's name.
+func scenarioErr(arg string, err error) error {
+	var se *allocsim.ScenarioError
+	if errors.As(err, &se) {
+		e := *se
+		e.File = arg
+		return usagef("%v", &e)
+	}
+	return usagef("scenario %s: %v", arg, err)
 }
 
 // pickSeed returns a non-zero seed for --seed 0. This is the only place the
