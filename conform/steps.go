@@ -29,12 +29,12 @@ func cName(loc int) string {
 			n = g + ".p" + rest
 		}
 		return n
-	case strings.HasPrefix(n, "t") && strings.HasSuffix(n, ".thread_delayed_free"):
-		k, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(n, "t"), ".thread_delayed_free"))
+	case strings.HasPrefix(n, "T") && strings.HasSuffix(n, ".thread_delayed_free"):
+		k, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(n, "T"), ".thread_delayed_free"))
 		if err != nil {
 			return ""
 		}
-		return "h" + strconv.Itoa(k+1) + ".delayed"
+		return "h" + strconv.Itoa(k) + ".delayed"
 	case strings.HasPrefix(n, "m"):
 		return "mailbox:" + n
 	}

@@ -527,7 +527,7 @@ func LocName(l int) string {
 	case l < LocDelayed0:
 		return page(l-LocXTF0) + ".xthread_free"
 	case l < LocMbox0:
-		return "t" + strconv.Itoa(l-LocDelayed0) + ".thread_delayed_free"
+		return "T" + strconv.Itoa(l-LocDelayed0+1) + ".thread_delayed_free"
 	case l < LocInuse:
 		return "m" + strconv.Itoa(l-LocMbox0)
 	case l == LocInuse:

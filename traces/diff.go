@@ -89,7 +89,7 @@ func Diff(m *allocsim.Sim, a, b *model.State) string {
 	}
 	for t := 0; t < dims.Threads; t++ {
 		x, y := &a.Threads[t], &b.Threads[t]
-		p := "t" + strconv.Itoa(t) + "."
+		p := "T" + strconv.Itoa(t+1) + "."
 		for bin := 0; bin < dims.Slices-1 && bin < model.MaxBins; bin++ {
 			q := p + "bin" + strconv.Itoa(bin+1) + "."
 			d.str(q+"first", sliceRef(x.Spans[bin].First), sliceRef(y.Spans[bin].First))
@@ -304,9 +304,9 @@ func fault(f model.Fault) string {
 		return "none"
 	}
 	if model.FaultCode(f.Code) == model.FaultDataRace {
-		return "data-race(t" + strconv.Itoa(int(f.Thread)-1) + "," + model.LocName(int(f.Seg)) +
-			",t" + strconv.Itoa(int(f.Other)-1) + ")"
+		return "data-race(T" + strconv.Itoa(int(f.Thread)) + "," + model.LocName(int(f.Seg)) +
+			",T" + strconv.Itoa(int(f.Other)) + ")"
 	}
-	return model.FaultCode(f.Code).String() + "(t" + strconv.Itoa(int(f.Thread)-1) +
+	return model.FaultCode(f.Code).String() + "(T" + strconv.Itoa(int(f.Thread)) +
 		",seg" + strconv.Itoa(int(f.Seg)) + ",s" + strconv.Itoa(int(f.Slice)) + ")"
 }

@@ -10,8 +10,10 @@ import (
 )
 
 // FormatVersion is the version on the first header line of a trace
-// ("mimcheck-trace 1"). It changes only when the file syntax changes.
-const FormatVersion = 1
+// ("mimcheck-trace 2"). It changes only when the file syntax changes.
+// Version 2 names threads as every message does, T1..T4 (version 1: t0..t3,
+// the scheduler index); this build reads both and writes version 2.
+const FormatVersion = 2
 
 // ModelRev is the revision of the model's step semantics recorded in every
 // trace ("model rev=2"). Bump it whenever the granularity or the meaning of

@@ -3,6 +3,7 @@ package traces
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -63,9 +64,10 @@ func Parse(name string, data []byte) (*Trace, error) {
 
 // parser holds the input of Parse and its position.
 type parser struct {
-	file  string
-	lines []string
-	ln    int // index of the current line
+	file    string
+	lines   []string
+	ln      int // index of the current line
+	version int // the trace's format version
 }
 
 // fail returns a ParseError wrapping ErrFormat at line index ln, column col.
@@ -110,19 +112,20 @@ func (p *parser) parse() (*Trace, error) {
 	}
 	first, ok := p.next()
 	if !ok {
-		return nil, p.fail(max(len(p.lines)-1, 0), 0, "empty trace: want %q", "mimcheck-trace 1")
+		return nil, p.fail(max(len(p.lines)-1, 0), 0, "empty trace: want %q", "mimcheck-trace 2")
 	}
 	ver, ok := strings.CutPrefix(first, "mimcheck-trace ")
 	if !ok {
-		return nil, p.fail(p.ln-1, 1, "want %q, got %q", "mimcheck-trace 1", first)
+		return nil, p.fail(p.ln-1, 1, "want %q, got %q", "mimcheck-trace 2", first)
 	}
 	v, err := strconv.Atoi(ver)
 	if err != nil {
 		return nil, p.fail(p.ln-1, len("mimcheck-trace ")+1, "format version wants a number, got %q", ver)
 	}
-	if v != FormatVersion {
-		return nil, p.stale(p.ln-1, "unknown trace format version %d (this build reads version %d)", v, FormatVersion)
+	if v != FormatVersion && v != 1 {
+		return nil, p.stale(p.ln-1, "unknown trace format version %d (this build reads versions 1 and %d)", v, FormatVersion)
 	}
+	p.version = v
 	if err := p.header(tr); err != nil {
 		return nil, err
 	}
@@ -396,11 +399,19 @@ func (p *parser) step(ln int, l string, want int) (Step, error) {
 		return st, p.fail(ln, col, "step index %q, want %d", idx, want)
 	}
 	th, col := token()
-	n, err := strconv.Atoi(strings.TrimPrefix(th, "t"))
-	if !strings.HasPrefix(th, "t") || err != nil || n < 0 || n >= model.MaxThreads || th != "t"+strconv.Itoa(n) {
-		return st, p.fail(ln, col, "bad thread %q (want t0..t%d)", th, model.MaxThreads-1)
+	if p.version == 1 { // t0..t3, the scheduler index
+		n, err := strconv.Atoi(strings.TrimPrefix(th, "t"))
+		if !strings.HasPrefix(th, "t") || err != nil || n < 0 || n >= model.MaxThreads || th != "t"+strconv.Itoa(n) {
+			return st, p.fail(ln, col, "bad thread %q (want t0..t%d in a version 1 trace)", th, model.MaxThreads-1)
+		}
+		st.Thread = n
+	} else {
+		n, err := strconv.Atoi(strings.TrimPrefix(th, "T"))
+		if !strings.HasPrefix(th, "T") || err != nil || n < 1 || n > model.MaxThreads || th != "T"+strconv.Itoa(n) {
+			return st, p.fail(ln, col, "bad thread %q (want T1..T%d)", th, model.MaxThreads)
+		}
+		st.Thread = n - 1
 	}
-	st.Thread = n
 	label, col := token()
 	if label == "" || strings.ContainsAny(label, "=|\"") {
 		return st, p.fail(ln, col, "bad step label %q", label)
@@ -440,6 +451,9 @@ func (p *parser) step(ln int, l string, want int) (Step, error) {
 	case r == "":
 	case r[0] == '|':
 		st.Effect = strings.TrimSpace(r[1:])
+		if p.version == 1 {
+			st.Effect = v1Threads(st.Effect)
+		}
 	default:
 		return st, p.fail(ln, col, "unexpected %q (want mode=, cite= or \"| EFFECT\")", r)
 	}
@@ -474,3 +488,18 @@ func (p *parser) outcome(ln int, l string, steps int) (Outcome, error) {
 }
 
 func seenMemory(seen map[string]int) bool { _, ok := seen["memory"]; return ok }
+
+// v1Threads renames a version 1 effect's threads (t0., (t0, ,t0) to
+// version 2's (T1. (T1, ,T1), so that an old trace's effects compare
+// with a replay's.
+func v1Threads(e string) string {
+	return v1Thread.ReplaceAllStringFunc(e, func(m string) string {
+		k := 1 // m is one of " (," then t<digit> then one of ".,)"
+		if m[0] == 't' {
+			k = 0 // at the start
+		}
+		return m[:k] + "T" + string(rune(m[k+1]+1)) + m[k+2:]
+	})
+}
+
+var v1Thread = regexp.MustCompile(`(^|[ (,])t[0-3](\.|,|\))`)

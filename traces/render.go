@@ -37,15 +37,6 @@ func Render(tr *Trace) string {
 	} else {
 		fmt.Fprintf(&b, "expect      violation %s\n", tr.Expect)
 	}
-	if n := renderThreads(tr); n > 0 {
-		// Invariant details name threads by thread_id (T1, T2, ...); the
-		// step table by scheduler index (t0, t1, ...).
-		parts := make([]string, n)
-		for i := range parts {
-			parts[i] = fmt.Sprintf("t%d = T%d", i, i+1)
-		}
-		fmt.Fprintf(&b, "threads     %s (tI: scheduler index, TN: thread_id)\n", strings.Join(parts, ", "))
-	}
 	fmt.Fprintf(&b, "steps       %d (%d context switches)\n\n", len(tr.Steps), properties.Switches(tr.Schedule()))
 
 	wl, wm := len("label"), len("mode")
@@ -55,7 +46,7 @@ func Render(tr *Trace) string {
 	wk := max(len("step"), len(fmt.Sprint(len(tr.Steps)-1)))
 	fmt.Fprintf(&b, "%*s  %-7s %-*s  %-*s  %s\n", wk, "step", "thread", wl, "label", wm, "mode", "effect")
 	for k, st := range tr.Steps {
-		th := fmt.Sprintf("t%d", st.Thread%model.MaxThreads)
+		th := fmt.Sprintf("T%d", st.Thread%model.MaxThreads+1)
 		if k > 0 && st.Thread%model.MaxThreads != tr.Steps[k-1].Thread%model.MaxThreads {
 			th += "*"
 		}
@@ -82,17 +73,4 @@ func Render(tr *Trace) string {
 		}
 	}
 	return b.String()
-}
-
-// renderThreads returns the number of threads of tr's scenario, or, if it
-// does not load, one more than the highest thread index stepped.
-func renderThreads(tr *Trace) int {
-	if sc, err := tr.LoadScenario(); err == nil {
-		return len(sc.Threads)
-	}
-	n := 0
-	for _, st := range tr.Steps {
-		n = max(n, st.Thread%model.MaxThreads+1)
-	}
-	return n
 }

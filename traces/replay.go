@@ -53,16 +53,16 @@ func Replay(tr *Trace) (*ReplayResult, error) {
 	_, labels, found, err := sched.ReplayCheck[model.State](sys, schedule)
 	for k, l := range labels {
 		if l != tr.Steps[k].Label {
-			return nil, diverged(k, "t%d took step %s, the trace records %s", schedule[k], l, tr.Steps[k].Label)
+			return nil, diverged(k, "T%d took step %s, the trace records %s", schedule[k]%model.MaxThreads+1, l, tr.Steps[k].Label)
 		}
 	}
 	if err != nil {
 		k := len(labels)
 		if n := sys.Sim.Threads(); schedule[k] >= n {
-			return nil, diverged(k, "thread t%d does not exist: the scenario has t0..t%d", schedule[k], n-1)
+			return nil, diverged(k, "thread T%d does not exist: the scenario has T1..T%d", schedule[k]+1, n)
 		}
 		s, _, _ := sched.Replay[model.State](sys, schedule[:k])
-		return nil, diverged(k, "t%d is not enabled (enabled: %s)", schedule[k], threadList(sys.Enabled(&s, nil)))
+		return nil, diverged(k, "T%d is not enabled (enabled: %s)", schedule[k]%model.MaxThreads+1, threadList(sys.Enabled(&s, nil)))
 	}
 	got := Outcome{Step: -1}
 	if found != nil {
@@ -104,14 +104,14 @@ func diverged(k int, format string, args ...any) error {
 	return fmt.Errorf("traces: replay: %s: %s: %w", where, fmt.Sprintf(format, args...), ErrDiverged)
 }
 
-// threadList renders thread indexes as "t0 t2", or "none".
+// threadList renders thread indexes as "T1 T3", or "none".
 func threadList(en []int) string {
 	if len(en) == 0 {
 		return "none"
 	}
 	parts := make([]string, len(en))
 	for k, i := range en {
-		parts[k] = "t" + strconv.Itoa(i)
+		parts[k] = "T" + strconv.Itoa(i%model.MaxThreads+1)
 	}
 	return strings.Join(parts, " ")
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -180,11 +181,12 @@ func TestTampered(t *testing.T) {
 	}
 
 	// A thread the scenario does not have is named as such (issue 11: the
-	// message said "t5 is not enabled" on a three-thread scenario).
+	// message said "t5 is not enabled" on a three-thread scenario; threads
+	// are T1.. everywhere).
 	bad := *tr
 	bad.Steps = slices.Clone(tr.Steps)
 	bad.Steps[1].Thread = 5
-	if _, err := traces.Replay(&bad); !errors.Is(err, traces.ErrDiverged) || !strings.Contains(err.Error(), "thread t5 does not exist: the scenario has t0..t") {
+	if _, err := traces.Replay(&bad); !errors.Is(err, traces.ErrDiverged) || !strings.Contains(err.Error(), "thread T6 does not exist: the scenario has T1..T") {
 		t.Fatalf("thread 5: %v", err)
 	}
 
@@ -220,7 +222,7 @@ func TestTampered(t *testing.T) {
 
 	// Through the text format: edit the thread column of one line.
 	text := string(traces.Format(tr))
-	text = strings.Replace(text, "\n2 t"+string(rune('0'+tr.Steps[2].Thread))+" ", "\n2 t3 ", 1)
+	text = strings.Replace(text, "\n2 T"+string(rune('1'+tr.Steps[2].Thread))+" ", "\n2 T4 ", 1)
 	parsed, err := traces.Parse("tampered", []byte(text))
 	if err != nil {
 		t.Fatal(err)
@@ -249,12 +251,49 @@ func TestStale(t *testing.T) {
 	b := string(traces.Format(violating(t, header("S1", allocsim.MutBugB))))
 	for _, c := range []struct{ old, new string }{
 		{fmt.Sprintf("model rev=%d\n", traces.ModelRev), "model rev=999\n"},
-		{"mimcheck-trace 1\n", "mimcheck-trace 2\n"},
+		{"mimcheck-trace 2\n", "mimcheck-trace 3\n"},
 	} {
 		_, err := traces.Parse("stale", []byte(strings.Replace(b, c.old, c.new, 1)))
 		if !errors.Is(err, traces.ErrStale) || errors.Is(err, traces.ErrFormat) {
 			t.Fatalf("%q: %v, want ErrStale", c.new, err)
 		}
+	}
+}
+
+// TestFormatVersion1: a version 1 trace (threads t0..t3, the scheduler
+// index, in steps and effects) still parses and replays, its effects read
+// as version 2's (no notes); it is written back as version 2 (T1..T4).
+func TestFormatVersion1(t *testing.T) {
+	v2 := string(traces.Format(violating(t, header("S1", allocsim.MutBugB))))
+	v1 := strings.Replace(v2, "mimcheck-trace 2\n", "mimcheck-trace 1\n", 1)
+	// step lines: the thread column and the effect column
+	lines := strings.Split(v1, "\n")
+	down := func(m string) string {
+		k := strings.IndexByte(m, 'T')
+		return m[:k] + "t" + string(rune(m[k+1]-1)) + m[k+2:]
+	}
+	for i, l := range lines {
+		if regexp.MustCompile(`^\d+ T[1-4] `).MatchString(l) {
+			head, eff, _ := strings.Cut(l, " | ")
+			head = regexp.MustCompile(`^\d+ T[1-4] `).ReplaceAllStringFunc(head, down)
+			eff = regexp.MustCompile(`(^|[ (,])T[1-4][.,)]`).ReplaceAllStringFunc(eff, down)
+			lines[i] = head + " | " + eff
+		}
+	}
+	v1 = strings.Join(lines, "\n")
+	if !strings.Contains(v1, " t0 ") || !strings.Contains(v1, " t0.") {
+		t.Fatalf("the version 1 text has no t0:\n%s", v1)
+	}
+	tr, err := traces.Parse("v1", []byte(v1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := traces.Replay(tr)
+	if err != nil || len(res.Notes) != 0 {
+		t.Fatalf("replay of the version 1 trace: %v, notes %q", err, res.Notes)
+	}
+	if got := string(traces.Format(tr)); got != v2 {
+		t.Errorf("version 1 written back:\n%s\nwant:\n%s", got, v2)
 	}
 }
 

@@ -15,7 +15,7 @@ const Separator = "----"
 // Format renders tr in the trace file format:
 //
 //	# found by: explore run --scenario S1 --mutant BUG_B
-//	mimcheck-trace 1
+//	mimcheck-trace 2
 //	model rev=2
 //	scenario S1                     (or: scenario-file NAME, scenario-begin, the text, scenario-end)
 //	s3-rounds 12                    (builtin S3 only)
@@ -27,7 +27,7 @@ const Separator = "----"
 //	strategy dfs                    (or random, followed by: seed N)
 //	expect violation span-queue-membership      (or: expect ok)
 //	----
-//	0 t0 segment-alloc.claim-slot mode=acq_rel cite="segment.c: mi_segment_alloc" | seg0.live=0->1 ...
+//	0 T1 segment-alloc.claim-slot mode=acq_rel cite="segment.c: mi_segment_alloc" | seg0.live=0->1 ...
 //	...
 //	violation span-queue-membership at step 5: DETAIL          (or: end ok)
 //
@@ -95,8 +95,8 @@ func Format(tr *Trace) []byte {
 	line(Separator)
 	for k, st := range tr.Steps {
 		b.WriteString(strconv.Itoa(k))
-		b.WriteString(" t")
-		b.WriteString(strconv.Itoa(st.Thread % model.MaxThreads))
+		b.WriteString(" T")
+		b.WriteString(strconv.Itoa(st.Thread%model.MaxThreads + 1))
 		b.WriteByte(' ')
 		b.WriteString(st.Label)
 		if st.Mode != "" {

@@ -94,7 +94,7 @@ func TestUnsavedTrace(t *testing.T) {
 	saveTrace = func(dir, name string, data []byte) (string, error) { return "", errors.New("no space left on device") }
 	defer func() { saveTrace = saved }()
 	code, out, errs := explore(t, "run", "--scenario", "S1", "--mutant", "BUG_B", "--abstraction", "spin", "--quiet", "--out", t.TempDir())
-	if code != exitUnsaved || !strings.Contains(out, "result=violation") || !strings.Contains(errs, "cannot write the trace: no space left on device; the trace follows") || !strings.Contains(errs, "mimcheck-trace 1") || !strings.Contains(errs, "expect violation span-queue-membership") {
+	if code != exitUnsaved || !strings.Contains(out, "result=violation") || !strings.Contains(errs, "cannot write the trace: no space left on device; the trace follows") || !strings.Contains(errs, "mimcheck-trace 2") || !strings.Contains(errs, "expect violation span-queue-membership") {
 		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, errs)
 	}
 }

@@ -229,7 +229,7 @@ func TestReplayFailures(t *testing.T) {
 		k++
 	}
 	f := strings.Fields(lines[k+2])
-	other := map[string]string{"t0": "t1", "t1": "t2", "t2": "t0"}[f[1]]
+	other := map[string]string{"T1": "T2", "T2": "T3", "T3": "T1"}[f[1]]
 	lines[k+2] = strings.Replace(lines[k+2], " "+f[1]+" ", " "+other+" ", 1)
 	tampered := write("tampered.trace", strings.Join(lines, "\n"))
 	code, out, errs := explore(t, "replay", tampered)

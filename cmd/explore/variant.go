@@ -91,7 +91,7 @@ func replayVariant(tr *traces.Trace, v variantFlags, stdout, stderr io.Writer) i
 		return exitOK
 	}
 	k := len(labels)
-	what := fmt.Sprintf("t%d cannot step in the variant", schedule[k])
+	what := fmt.Sprintf("T%d cannot step in the variant", schedule[k]%model.MaxThreads+1)
 	if schedule[k] >= model.MaxThreads {
 		what = "the trace's reads-from choice there does not exist in the variant"
 	}
