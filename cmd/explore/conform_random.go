@@ -213,7 +213,7 @@ func cmdConformRandom(args []string, stdout, stderr io.Writer) int {
 			divs = []divergence{}
 		}
 		j, _ := json.MarshalIndent(map[string]any{
-			"verdict": verdict, "scenario": sc.Name, "source": source, "strategy": strategy, "seed": seed,
+			"schema": jsonSchema, "verdict": verdict, "scenario": sc.Name, "source": source, "strategy": strategy, "seed": seed,
 			"runs": runs, "distinct_schedules": len(distinct), "steps": steps,
 			"known_divergences": known, "unexplained_divergences": unexplained, "divergences": divs,
 		}, "", "  ")

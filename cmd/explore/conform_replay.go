@@ -78,7 +78,7 @@ func cmdConformReplay(args []string, stdout, stderr io.Writer) int {
 	}
 	last := len(schedule) - 1
 	crash := func() string { return strings.TrimPrefix(oneLine(r.Crash.Error()), "the C code stopped: ") }
-	j := jsonConformReplay{Trace: pos[0], Source: tr.Source.String(), Flavour: string(fl), Steps: len(schedule),
+	j := jsonConformReplay{Schema: jsonSchema, Trace: pos[0], Source: tr.Source.String(), Flavour: string(fl), Steps: len(schedule),
 		Expect: expectText(tr), Through: -1, Step: -1}
 	code = exitOK
 	var text string
@@ -129,6 +129,7 @@ func cmdConformReplay(args []string, stdout, stderr io.Writer) int {
 
 // jsonConformReplay is the --json object of explore conform replay.
 type jsonConformReplay struct {
+	Schema     int    `json:"schema"`  // the layout's version (jsonSchema)
 	Verdict    string `json:"verdict"` // conforms, reproduced (the C run reaches the trace's violation step), diverged
 	Trace      string `json:"trace"`
 	Source     string `json:"source"`

@@ -96,7 +96,7 @@ func TestConformReplayFinding1(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &j); err != nil || code != exitOK {
 		t.Fatalf("--json: exit %d, %v\n%s", code, err, out)
 	}
-	if j.Verdict != "reproduced" || j.Through != 11 || j.Step != 12 || j.CState != j.ModelState || j.CState != "state s0:2/1/1 T2:r0=s0.1" {
+	if j.Schema != jsonSchema || j.Verdict != "reproduced" || j.Through != 11 || j.Step != 12 || j.CState != j.ModelState || j.CState != "state s0:2/1/1 T2:r0=s0.1" {
 		t.Errorf("--json: %+v", j)
 	}
 }

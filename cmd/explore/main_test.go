@@ -238,7 +238,7 @@ func TestReplayFailures(t *testing.T) {
 	}
 	code, out, _ = explore(t, "replay", tampered, "--json")
 	var j map[string]any
-	if code != exitDiverged || json.Unmarshal([]byte(out), &j) != nil || j["verdict"] != "diverged" {
+	if code != exitDiverged || json.Unmarshal([]byte(out), &j) != nil || j["verdict"] != "diverged" || j["schema"] != float64(1) {
 		t.Fatalf("tampered --json: exit %d %s", code, out)
 	}
 

@@ -177,8 +177,10 @@ type jsonResult struct {
 	Reproduce            string          `json:"reproduce"`  // the command that runs the same search again
 }
 
-// jsonSchema is the version of explore run's --json layout: 1 since the
-// schema, invariants and reproduce fields were added (model rev 4).
+// jsonSchema is the version of every --json layout (explore run, replay,
+// conform replay, conform random): 1 since the schema, invariants and
+// reproduce fields were added (model rev 4). A layout change that removes
+// or renames a field bumps it.
 const jsonSchema = 1
 
 // checkedInvariants lists the invariants a run checks: every registered

@@ -36,6 +36,7 @@ Flags:
 
 // jsonReplay is the --json object of explore replay.
 type jsonReplay struct {
+	Schema      int      `json:"schema"`  // the layout's version (jsonSchema)
 	Verdict     string   `json:"verdict"` // reproduced, diverged, stale or malformed
 	File        string   `json:"file"`
 	Error       string   `json:"error"`
@@ -79,7 +80,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, usagef("replay wants exactly one trace FILE, got %d arguments", len(pos)))
 	}
 	file := pos[0]
-	j := jsonReplay{File: file, Step: -1, Notes: []string{}}
+	j := jsonReplay{Schema: jsonSchema, File: file, Step: -1, Notes: []string{}}
 	// finish reports a failed replay with the given verdict and exit code.
 	finish := func(verdict string, code int, err error) int {
 		msg := oneLine(err.Error())
