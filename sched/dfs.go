@@ -27,6 +27,13 @@ type Options struct {
 	// geometric extrapolation of the BFS levels were off by up to six
 	// orders of magnitude on S2 (issue 11), so none is given.
 	Progress func(Progress)
+	// Reserve, when non-nil, is asked before the visited table of the DFS
+	// (sequential or parallel) grows by the given number of bytes (it
+	// doubles or grows 1.5x, briefly holding the old table too): when it
+	// returns false the search stops with a partial result, limit
+	// max-memory. sched reads no memory figures itself; the CLI answers
+	// from the process's resident memory and --max-memory.
+	Reserve func(bytes int64) bool
 	// ProgressEvery is the number of transitions between Progress calls;
 	// 0 means [DefaultProgressEvery]. The BFS calls Progress at most once
 	// per phase of a level.
@@ -76,6 +83,7 @@ type dfs[S comparable] struct {
 	progress     func(Progress)
 	every        int64
 	nextProgress int64
+	reserve      func(int64) bool
 }
 
 // Exhaustive explores every state reachable from sys.Init() within lim by a
@@ -107,6 +115,11 @@ type dfs[S comparable] struct {
 // is Partial and stays sound.
 func Exhaustive[S comparable](ctx context.Context, sys System[S], lim Limits, opt Options) Result {
 	if opt.Workers >= 2 {
+		if lim.MaxPreemptions < 0 && opt.mode() == storeFP64 {
+			return newParallelDFS(ctx, sys, lim, opt).run()
+		}
+		// a preemption bound (its key holds preemptions and the last
+		// thread), exact or 128-bit keys: the level-synchronous engine
 		return BFS(ctx, sys, lim, opt)
 	}
 	d := newDFS(ctx, sys, lim, opt)
@@ -131,6 +144,7 @@ func newDFS[S comparable](ctx context.Context, sys System[S], lim Limits, opt Op
 		en:       make([]int, 0, 16),
 		progress: opt.Progress,
 		every:    opt.progressEvery(),
+		reserve:  opt.Reserve,
 	}
 	d.nextProgress = d.every
 	return d
@@ -276,6 +290,12 @@ func (d *dfs[S]) expand() bool {
 			}
 			c.dup = true
 			continue
+		}
+		if d.reserve != nil {
+			if g := d.seen.growBytes(); g > 0 && !d.seen.has(&c.s, int(c.pre), int(c.thread), c.key) && !d.reserve(g) {
+				d.hit |= hitMemory
+				return false
+			}
 		}
 		if !d.seen.add(&c.s, int(c.pre), int(c.thread), c.key) {
 			c.dup = true

@@ -21,7 +21,9 @@
 //     violation, which is the first in DFS order. It can bound the number
 //     of preemptions (the visited key then includes the preemptions used
 //     and the last thread), the path length and the number of stored
-//     states. With [Options].Workers >= 2 it runs the parallel BFS.
+//     states. With [Options].Workers >= 2 it runs the multicore DFS
+//     (pdfs.go; with a preemption bound, exact or 128-bit keys, the
+//     parallel BFS).
 //   - [BFS] explores level by level (bfs.go), so the violation it reports
 //     is a shortest one, and among the shortest the one with the
 //     lexicographically smallest schedule. It holds a whole level in
@@ -80,20 +82,32 @@
 // states the engine held at once (DFS node pool, or BFS level plus
 // successors).
 //
-// # Parallel engine
+// # Parallel engines
 //
 // The style guide keeps sched free of goroutines, sync and atomics so that
-// a search is a deterministic function of its inputs. The parallel engine
-// is the one justified exception: exploring tens of millions of states is
+// a search is a deterministic function of its inputs. The parallel engines
+// are the one justified exception: exploring tens of millions of states is
 // CPU-bound, and a multi-core machine divides the time by the number of
 // cores only if the search runs on several goroutines. The exception is
-// confined to parallel.go, which only knows how to run the independent
-// work items of one phase on several goroutines (a shared atomic counter
-// hands out items, a WaitGroup ends the phase). All search logic is in
-// bfs.go and is pure; with Workers <= 1 it runs the same code on the
-// calling goroutine.
+// confined to parallel.go: the runner of a BFS phase's independent work
+// items, and the multicore DFS's shared fingerprint table and worker
+// coordination. The search logic is in bfs.go and pdfs.go.
 //
-// [BFS] and [Exhaustive] with Workers >= 2 run a level-synchronous parallel
+// [Exhaustive] with Workers >= 2 (64-bit keys, no preemption bound) runs
+// the multicore DFS of pdfs.go, after the multicore reachability of
+// Laarman, van de Pol and Weber (LTSmin): each worker searches depth-first
+// from its own stack, all claim states in one shared open-addressing
+// table of fingerprints with a compare-and-swap per new state (no lock),
+// so that every state is claimed, checked and expanded by exactly one
+// worker; a busy worker that sees an idle one hands over the unexplored
+// new successors of its lowest stack frame, each with its path; the table
+// grows while every worker waits at a safe point between two expansions.
+// A complete search has the sequential DFS's States, Transitions, Runs and
+// verdict; which counterexample is found first (and the counts at a stop)
+// depend on how the workers interleave, so the CLI minimises it.
+//
+// [BFS] (and [Exhaustive] with Workers >= 2 and a preemption bound, exact
+// or 128-bit keys) runs a level-synchronous parallel
 // BFS. Each level goes through three phases separated by barriers: expand
 // (workers take chunks of the level, step every enabled thread and hash the
 // successors), claim (the visited set is split into 64 shards by key; a

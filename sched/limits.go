@@ -49,11 +49,12 @@ const (
 	hitStates
 	hitRuns
 	hitCancelled
+	hitMemory
 )
 
 // format renders the limits in s as a comma-separated list of kebab-case
 // "name=value" items in a fixed order (max-depth, max-preemptions,
-// max-states, max-runs, cancelled); "" when s is empty.
+// max-states, max-runs, cancelled, max-memory); "" when s is empty.
 func (s limitSet) format(lim Limits, runs int) string {
 	if s == 0 {
 		return ""
@@ -83,6 +84,9 @@ func (s limitSet) format(lim Limits, runs int) string {
 	}
 	if s&hitCancelled != 0 {
 		item("cancelled", -1)
+	}
+	if s&hitMemory != 0 {
+		item("max-memory", -1)
 	}
 	return b.String()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"mimcheck/sched"
@@ -207,11 +208,14 @@ func TestParallelSameResult(t *testing.T) {
 						t.Fatalf("%s lim#%d %+v workers=%d:\n got %+v %+v\nwant %+v %+v", c.name, li, store, w, r, r.Violation, ref, ref.Violation)
 					}
 				}
-				// Exhaustive with Workers >= 2 is the parallel BFS.
-				o := store
-				o.Workers = 2
-				if e := c.run(lim, o, false); e.States != ref.States || e.Transitions != ref.Transitions || e.Verdict != ref.Verdict {
-					t.Fatalf("%s: Exhaustive workers=2 differs from BFS", c.name)
+				// Exhaustive with Workers >= 2 and a preemption bound, exact or
+				// 128-bit keys is the parallel BFS.
+				if lim.MaxPreemptions >= 0 || store.Exact || store.Fingerprint == 128 {
+					o := store
+					o.Workers = 2
+					if e := c.run(lim, o, false); e.States != ref.States || e.Transitions != ref.Transitions || e.Verdict != ref.Verdict {
+						t.Fatalf("%s: Exhaustive workers=2 differs from BFS", c.name)
+					}
 				}
 				// Complete searches: the same counts as the DFS.
 				if lim.MaxDepth == 0 && lim.MaxStates == 0 {
@@ -362,6 +366,74 @@ func TestProgress(t *testing.T) {
 					t.Fatalf("workers=%d bfs=%v call %d: %+v", w, bfs, i, p)
 				}
 			}
+		}
+	}
+}
+
+// TestParallelDFS: Exhaustive with Workers >= 2 (64-bit keys, no
+// preemption bound) is the multicore DFS. Run many times with 2, 3 and 4
+// workers on every toy: a complete search has the sequential DFS's
+// verdict, States, Transitions and Runs; a violation is the sequential
+// verdict too, with a schedule as long as its labels; MaxStates and
+// cancellation stop it with a partial result (never OK).
+func TestParallelDFS(t *testing.T) {
+	for _, c := range parallelCases() {
+		seq := c.run(sched.NoLimits(), sched.Options{}, false)
+		for rep := 0; rep < 20; rep++ {
+			for _, w := range []int{2, 3, 4} {
+				r := c.run(sched.NoLimits(), sched.Options{Workers: w}, false)
+				if r.Verdict != seq.Verdict || r.Workers != w {
+					t.Fatalf("%s workers=%d: verdict %v, sequential %v", c.name, w, r.Verdict, seq.Verdict)
+				}
+				switch r.Verdict {
+				case sched.OK:
+					if r.States != seq.States || r.Transitions != seq.Transitions || r.Runs != seq.Runs || !r.Complete {
+						t.Fatalf("%s workers=%d: %d/%d/%d, sequential %d/%d/%d", c.name, w, r.States, r.Transitions, r.Runs, seq.States, seq.Transitions, seq.Runs)
+					}
+				case sched.Violation:
+					v := r.Violation
+					if v == nil || v.Err == nil || len(v.Labels) != len(v.Schedule) || v.Final != seq.Violation.Final || v.Err.Error() != seq.Violation.Err.Error() && !strings.HasPrefix(c.name, "graph") {
+						t.Fatalf("%s workers=%d: violation %+v, sequential %+v", c.name, w, v, seq.Violation)
+					}
+				}
+			}
+		}
+		lim := sched.NoLimits()
+		lim.MaxStates = 40
+		if r := c.run(lim, sched.Options{Workers: 2}, false); (r.Verdict == sched.OK && seq.States > 40) || (r.Verdict == sched.Partial && r.LimitHit != "max-states=40") {
+			t.Fatalf("%s max-states: %v %q", c.name, r.Verdict, r.LimitHit)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := sched.Exhaustive[gridState](ctx, grid{Threads: 3, Steps: 40}, sched.NoLimits(), sched.Options{Workers: 2})
+	if r.Verdict != sched.Partial || r.LimitHit != "cancelled" {
+		t.Fatalf("cancelled: %v %q", r.Verdict, r.LimitHit)
+	}
+}
+
+// TestReserve: a Reserve hook that refuses the visited table's growth
+// stops the sequential and the parallel DFS with a partial result, limit
+// max-memory, before the table grows; one that accepts changes nothing.
+func TestReserve(t *testing.T) {
+	sys := grid{Threads: 3, Steps: 30}
+	full := sched.Exhaustive[gridState](context.Background(), sys, sched.NoLimits(), sched.Options{})
+	for _, w := range []int{1, 2} {
+		var asked []int64
+		opt := sched.Options{Workers: w, Reserve: func(b int64) bool {
+			asked = append(asked, b)
+			return b <= 64<<10
+		}}
+		r := sched.Exhaustive[gridState](context.Background(), sys, sched.NoLimits(), opt)
+		if r.Verdict != sched.Partial || r.LimitHit != "max-memory" || len(asked) == 0 || asked[len(asked)-1] <= 64<<10 || r.States >= full.States {
+			t.Fatalf("workers=%d: %v %q after %d states, asked %v", w, r.Verdict, r.LimitHit, r.States, asked)
+		}
+		if r.BytesPerState*float64(r.States) > 64<<10 {
+			t.Fatalf("workers=%d: the table grew past the refused size: %.0f bytes", w, r.BytesPerState*float64(r.States))
+		}
+		opt.Reserve = func(int64) bool { return true }
+		if r := sched.Exhaustive[gridState](context.Background(), sys, sched.NoLimits(), opt); r.Verdict != sched.OK || r.States != full.States {
+			t.Fatalf("workers=%d accepting: %v %d states, want %d", w, r.Verdict, r.States, full.States)
 		}
 	}
 }

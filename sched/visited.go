@@ -30,6 +30,9 @@ type visited[S comparable] interface {
 	// bytes returns the bytes allocated for the table (0 for exact sets,
 	// whose Go map size is not observable without unsafe).
 	bytes() int64
+	// growBytes returns the bytes the table would allocate if the next add
+	// stored a new key (0: it would not grow, or an exact set).
+	growBytes() int64
 }
 
 // storeMode is the kind of visited set.
@@ -111,8 +114,9 @@ func (v *exactSet[S]) has(s *S, _, _ int, _ [2]uint64) bool {
 	return ok
 }
 
-func (v *exactSet[S]) size() int    { return len(v.m) }
-func (v *exactSet[S]) bytes() int64 { return 0 }
+func (v *exactSet[S]) size() int        { return len(v.m) }
+func (v *exactSet[S]) bytes() int64     { return 0 }
+func (v *exactSet[S]) growBytes() int64 { return 0 }
 
 // boundedKey is the exact key of a preemption-bounded search.
 type boundedKey[S comparable] struct {
@@ -139,8 +143,9 @@ func (v *exactBoundedSet[S]) has(s *S, pre, last int, _ [2]uint64) bool {
 	return ok
 }
 
-func (v *exactBoundedSet[S]) size() int    { return len(v.m) }
-func (v *exactBoundedSet[S]) bytes() int64 { return 0 }
+func (v *exactBoundedSet[S]) size() int        { return len(v.m) }
+func (v *exactBoundedSet[S]) bytes() int64     { return 0 }
+func (v *exactBoundedSet[S]) growBytes() int64 { return 0 }
 
 // hashedSet stores the full 128-bit key (Options.Fingerprint = 128).
 type hashedSet[S comparable] struct {
@@ -152,6 +157,12 @@ func (v *hashedSet[S]) add(_ *S, _, _ int, k [2]uint64) bool { return v.t.add(k)
 func (v *hashedSet[S]) has(_ *S, _, _ int, k [2]uint64) bool { return v.t.has(k) }
 func (v *hashedSet[S]) size() int                            { return v.t.n }
 func (v *hashedSet[S]) bytes() int64                         { return int64(len(v.t.slots)) * 16 }
+func (v *hashedSet[S]) growBytes() int64 {
+	if (v.t.n+1)*4 > len(v.t.slots)*3 {
+		return int64(len(v.t.slots)) * 2 * 16
+	}
+	return 0
+}
 
 // fpSet stores the first word of the key, a 64-bit fingerprint (the
 // default, Options.Fingerprint = 64).
@@ -164,6 +175,12 @@ func (v *fpSet[S]) add(_ *S, _, _ int, k [2]uint64) bool { return v.t.add(k[0]) 
 func (v *fpSet[S]) has(_ *S, _, _ int, k [2]uint64) bool { return v.t.has(k[0]) }
 func (v *fpSet[S]) size() int                            { return v.t.n }
 func (v *fpSet[S]) bytes() int64                         { return int64(len(v.t.slots)) * 8 }
+func (v *fpSet[S]) growBytes() int64 {
+	if (v.t.n+1)*4 > len(v.t.slots)*3 {
+		return int64(max((len(v.t.slots)*3/2)&^7, len(v.t.slots)+8)) * 8
+	}
+	return 0
+}
 
 // fpTable is an open-addressing set of 64-bit fingerprints with linear
 // probing: 8 bytes per slot and nothing else per key.

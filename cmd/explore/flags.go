@@ -60,6 +60,8 @@ type runFlags struct {
 	maxPreemptions int
 	maxStates      int
 	timeout        time.Duration
+	maxMemory      string // --max-memory as given ("" = the default)
+	memLimit       int64  // --max-memory in bytes (0 = none)
 	out            string
 	corpus         bool
 	noMinimize     bool
@@ -120,7 +122,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.BoolVar(&f.allViolations, "all-violations", f.allViolations, "after any violation, search again going past its site (a race site; an in-step check at one step label, the step then going on as without the check; or an invariant, whose violating states are then cut), until a search ends without a new violation; one trace per site")
 	fs.IntVar(&f.rounds, "rounds", f.rounds, "warm-up rounds of S3 (0..20)")
 	fs.StringVar(&f.strategy, "strategy", f.strategy, "search strategy: dfs (exhaustive; parallel with --workers > 1), bfs (shortest counterexample first), sleep (dfs with sleep sets), dpor (stateless source-DPOR), random (seeded walk), pct (probabilistic concurrency testing)")
-	fs.IntVar(&f.workers, "workers", f.workers, fmt.Sprintf("worker threads of the dfs and bfs strategies (this machine has %d cores); N > 1 runs the level-synchronous parallel search: same states, verdict and counterexample for any N, but it keeps whole BFS levels in memory (about 1 KB per frontier state)", runtime.NumCPU()))
+	fs.IntVar(&f.workers, "workers", f.workers, fmt.Sprintf("worker threads of the dfs and bfs strategies (this machine has %d cores). dfs with N > 1: the multicore DFS (one shared lock-free fingerprint table, work handed to idle workers; a complete search has the same states, transitions and verdict as one worker, a counterexample may differ from run to run and is minimised; with --max-preemptions, the level-synchronous search). bfs with N > 1: the level-synchronous parallel BFS (the same shortest counterexample for any N; it keeps whole levels in memory, about 1 KB per frontier state)", runtime.NumCPU()))
 	fs.IntVar(&f.pctDepth, "pct-depth", f.pctDepth, "bug depth d of the pct strategy (d-1 priority change points)")
 	fs.Uint64Var(&f.seed, "seed", f.seed, "seed of the random strategy (0: pick one and print it)")
 	fs.IntVar(&f.runs, "runs", f.runs, "number of random runs (random strategy)")
@@ -128,6 +130,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.IntVar(&f.maxPreemptions, "max-preemptions", f.maxPreemptions, "preemption bound (-1: unbounded)")
 	fs.IntVar(&f.maxStates, "max-states", f.maxStates, "most states stored (0: no limit)")
 	fs.DurationVar(&f.timeout, "timeout", f.timeout, "stop the search after this long, giving a partial result (0: none)")
+	fs.StringVar(&f.maxMemory, "max-memory", f.maxMemory, fmt.Sprintf("stop the search with a partial result (limit=max-memory) when the process's resident memory passes SIZE (4GiB, 512MiB; 0: none); default three quarters of this machine's memory (%s)", formatSize(defaultMaxMemory())))
 	fs.StringVar(&f.out, "out", f.out, "directory for trace files (created if needed)")
 	fs.BoolVar(&f.corpus, "corpus", f.corpus, "name the trace <invariant>--<scenario>-<mutant>.trace, for traces/testdata")
 	fs.BoolVar(&f.noMinimize, "no-minimize", f.noMinimize, "save the counterexample as found, without minimising it (faster on long schedules)")
@@ -238,6 +241,17 @@ func (f runFlags) resolve() (*runConfig, error) {
 		return nil, usagef("--max-states %d: must be >= 0 (0 = no limit)", f.maxStates)
 	case f.timeout < 0:
 		return nil, usagef("--timeout %s: must be >= 0 (0 = none)", f.timeout)
+	}
+	f.memLimit = defaultMaxMemory()
+	if f.maxMemory != "" {
+		n, err := parseSize(f.maxMemory)
+		if err != nil {
+			return nil, usagef("--max-memory %v", err)
+		}
+		f.memLimit = n
+	}
+	c.flags.memLimit = f.memLimit
+	switch {
 	case traces.Seeded(f.strategy) && f.runs <= 0:
 		return nil, usagef("--runs %d: the %s strategy needs at least one run", f.runs, f.strategy)
 	case f.workers < 1:
@@ -421,8 +435,8 @@ func (c *runConfig) configLine() string {
 	} else {
 		b.WriteString(" seed=none")
 	}
-	fmt.Fprintf(&b, " max-depth=%d max-preemptions=%d max-states=%d timeout=%s model-rev=%d threads=%d",
-		f.maxDepth, f.maxPreemptions, f.maxStates, f.timeout, traces.ModelRev, c.sys.Sim.Threads())
+	fmt.Fprintf(&b, " max-depth=%d max-preemptions=%d max-states=%d timeout=%s max-memory=%s model-rev=%d threads=%d",
+		f.maxDepth, f.maxPreemptions, f.maxStates, f.timeout, memText(f.memLimit), traces.ModelRev, c.sys.Sim.Threads())
 	return b.String()
 }
 
@@ -485,4 +499,12 @@ func readInput(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: more than %d MiB (not a scenario or trace file)", path, maxInput>>20)
 	}
 	return data, nil
+}
+
+// memText renders a --max-memory limit ("none" for 0).
+func memText(n int64) string {
+	if n <= 0 {
+		return "none"
+	}
+	return formatSize(n)
 }

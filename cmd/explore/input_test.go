@@ -296,3 +296,31 @@ func TestJSONSchema(t *testing.T) {
 		t.Errorf("schema %d invariants %v reproduce %q", j.Schema, j.Invariants, j.Reproduce)
 	}
 }
+
+// TestMaxMemory (issue 12): --max-memory stops the search with an honest
+// partial result before the process passes it (the visited table's growth
+// is refused; the resident memory is watched), with the limit named; a
+// malformed size is bad input.
+func TestMaxMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("searches S3 until the limit")
+	}
+	// a process of its own, whose peak resident memory is its own
+	for _, workers := range []string{"1", "2"} {
+		cmd := exec.Command(os.Args[0], "run", "--scenario", "S3", "--max-memory", "48MiB", "--workers", workers, "--quiet", "--no-time", "--out", t.TempDir())
+		cmd.Env = append(os.Environ(), "MIMCHECK_AS_EXPLORE=1")
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil || !strings.Contains(out.String(), "result=partial limit=max-memory=48MiB ") {
+			t.Fatalf("workers %s: %v\n%s\n%s", workers, err, out.String(), errb.String())
+		}
+		if peak := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10; peak > 48<<20 {
+			t.Errorf("workers %s: peak resident memory %d bytes, above the limit", workers, peak)
+		}
+	}
+	for _, bad := range []string{"12XB", "-1G", "lots"} {
+		if code, _, errs := explore(t, "run", "--scenario", "S1", "--max-memory", bad); code != exitUsage || !strings.Contains(errs, "--max-memory") {
+			t.Errorf("--max-memory %s: exit %d %s", bad, code, errs)
+		}
+	}
+}

@@ -314,13 +314,24 @@ func (c *runConfig) search(ctx context.Context, diag io.Writer, progress bool) *
 		ctx, cancel = context.WithTimeout(ctx, c.flags.timeout)
 		defer cancel()
 	}
+	ctx, unwatch := watchMemory(ctx, c.flags.memLimit)
+	defer unwatch()
 	var sys sched.System[model.State] = c.sys
 	start := time.Now()
 	opt := sched.Options{Workers: 1}
+	if lim := c.flags.memLimit; lim > 0 && rss() >= 0 {
+		// the visited table's growth is the one large allocation: refuse
+		// it when it would take the process past --max-memory
+		opt.Reserve = func(b int64) bool { return rss()+b <= lim }
+	}
 	if progress {
 		p := &progressPrinter{w: diag, start: start, tty: isTerminal(diag)}
-		cs := countingSystem{System: c.sys, steps: &p.steps}
-		sys = cs
+		if s := c.hdr.Strategy; s != traces.StrategyDFS && s != traces.StrategyBFS {
+			// the engines without a progress hook: count their steps (dfs
+			// and bfs report their own; a shared counter would be
+			// contended by their workers)
+			sys = countingSystem{System: c.sys, steps: &p.steps}
+		}
 		opt.Progress = p.update
 		stop := p.run()
 		defer stop()
@@ -348,7 +359,12 @@ func (c *runConfig) search(ctx context.Context, diag io.Writer, progress bool) *
 		}
 	}
 	o := &outcome{cfg: c, res: res, limit: res.LimitHit, elapsed: time.Since(start)}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	switch {
+	case errors.Is(context.Cause(ctx), errMemory):
+		o.limit = renameLimit(res.LimitHit, "cancelled", "max-memory="+formatSize(c.flags.memLimit))
+	case strings.Contains(res.LimitHit, "max-memory"):
+		o.limit = renameLimit(res.LimitHit, "max-memory", "max-memory="+formatSize(c.flags.memLimit))
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		o.limit = renameLimit(res.LimitHit, "cancelled", "timeout="+c.flags.timeout.String())
 	}
 	return o
@@ -396,8 +412,9 @@ func (c countingSystem) Step(s *model.State, i int) string {
 }
 
 // progressPrinter shows a search's progress on stderr while it runs longer
-// than a second: states, states/s, depth, frontier, executions, and the
-// search's own rough estimate of the total with an ETA. On a terminal it is
+// than a second: states, states/s, transitions, depth, frontier and
+// executions (no estimate of the total: see sched.Options.Progress). On a
+// terminal it is
 // one line redrawn in place; otherwise a plain line every second.
 type progressPrinter struct {
 	w     io.Writer
