@@ -1,6 +1,9 @@
 package model
 
-import "strconv"
+import (
+	"math/bits"
+	"strconv"
+)
 
 // C11 memory state (the memory-model issue): happens-before as vector
 // clocks, a bounded history of stores per weakly read location (the
@@ -468,22 +471,50 @@ func (m *Mem) rename(ml *MemLocs) {
 			mark(u, e.AR)
 		}
 	}
-	var to [MaxThreads][256]uint8
-	identity := true
+	// entry u needs renaming unless its values are already 1..n (0 stays
+	// 0): the highest value in use is then the number of values in use.
+	// Most steps leave every entry so, and return here.
+	var renamed uint8 // bit u: entry u is renamed
 	for u := 0; u < threads; u++ {
-		n := uint8(0)
-		for v := 1; v < 256; v++ {
-			if seen[u][v>>6]&(1<<(v&63)) != 0 {
-				n++
-				to[u][v] = n
-				if n != uint8(v) {
-					identity = false
-				}
+		w := seen[u]
+		w[0] &^= 1
+		n, hi := 0, 0
+		for k := 0; k < 4; k++ {
+			if w[k] != 0 {
+				n += bits.OnesCount64(w[k])
+				hi = k*64 + 63 - bits.LeadingZeros64(w[k])
 			}
 		}
+		if hi != n {
+			renamed |= 1 << u
+		}
 	}
-	if identity {
+	if renamed == 0 {
 		return
+	}
+	// to[u][v]: the rank of value v among entry u's values in use; the
+	// identity for entries not renamed
+	var to [MaxThreads][256]uint8
+	for u := 0; u < threads; u++ {
+		if renamed&(1<<u) == 0 {
+			for v := range to[u] {
+				to[u][v] = uint8(v)
+			}
+			continue
+		}
+		n := uint8(0)
+		for k := 0; k < 4; k++ {
+			w := seen[u][k]
+			if k == 0 {
+				w &^= 1
+			}
+			for w != 0 {
+				b := bits.TrailingZeros64(w)
+				w &= w - 1
+				n++
+				to[u][k*64+b] = n
+			}
+		}
 	}
 	for t := 0; t < threads; t++ {
 		for u := 0; u < threads; u++ {

@@ -4,6 +4,7 @@
 #
 # usage: scripts/bench.sh [OUT.md]      (default: print the table only)
 # env:   STRATEGIES="dfs bfs sleep dpor" WORKERS="1 2" TIMEOUT=120s SCENARIOS="S1 S2 S3" SPIN_DIR=../shared/anchors/spin
+#        FULL_TIMEOUT=20m (S3 at full fidelity with races; FULL=0 skips that section)
 #
 # For every scenario it runs bin/explore (--abstraction spin, the abstraction
 # the Promela model implements) under each exhaustive strategy and worker
@@ -23,6 +24,7 @@ SCENARIOS=${SCENARIOS:-S1 S2 S3}
 SPIN_DIR=${SPIN_DIR:-../shared/anchors/spin}
 BUGS="BUG_A BUG_B BUG_C BUG_SUBPROC"
 
+command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 command -v spin >/dev/null || { apt-get update -qq && apt-get install -y -qq spin >/dev/null; }
 command -v python3 >/dev/null || { echo "bench: python3 is needed to read the JSON results" >&2; exit 2; }
 go build -o bin/explore ./cmd/explore
@@ -48,19 +50,26 @@ pan() {
        END{printf "%s %s %s %s %s\n", st, tr, wall, mem, (err=="0"?"ok":"violation")}' "$log"
 }
 
-# ours SCEN STRATEGY WORKERS [MUTANT [EXTRA-FLAG]] -> "states transitions elapsed_s bytes_per_state verdict"
+# ours SCEN STRATEGY WORKERS [MUTANT [EXTRA-FLAG]] -> "states transitions elapsed_s bytes_per_state verdict peak_rss_MB"
 ours() {
   local s=$1 st=$2 w=$3 m=${4:-none} x=${5:-}
-  local t0 t1
+  run_explore "$TIMEOUT" --scenario "$s" --abstraction spin --strategy "$st" --workers "$w" --mutant "$m" $x
+}
+
+# run_explore TIMEOUT FLAGS... -> "states transitions elapsed_s bytes_per_state verdict peak_rss_MB limit"
+run_explore() {
+  local to=$1 t0 t1
+  shift
   t0=$(date +%s.%N)
-  ./bin/explore run --scenario "$s" --abstraction spin --strategy "$st" --workers "$w" --mutant "$m" $x \
-      --timeout "$TIMEOUT" --json --quiet --out "$tmp/out" > "$tmp/r.json" 2>/dev/null || true
+  /usr/bin/time -f "%M" -o "$tmp/rss" ./bin/explore run "$@" \
+      --timeout "$to" --json --quiet --out "$tmp/out" > "$tmp/r.json" 2>/dev/null || true
   t1=$(date +%s.%N)
-  python3 - "$tmp/r.json" "$t0" "$t1" <<'PY'
+  python3 - "$tmp/r.json" "$t0" "$t1" "$tmp/rss" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 wall = float(sys.argv[3]) - float(sys.argv[2])
-print(d["states"], d["transitions"], "%.3f" % wall, d.get("bytes_per_state", 0) or 0, d["verdict"])
+rss = open(sys.argv[4]).read().split()[-1]
+print(d["states"], d["transitions"], "%.3f" % wall, d.get("bytes_per_state", 0) or 0, d["verdict"], "%.0f" % (int(rss) / 1024), d.get("limit") or "-")
 PY
 }
 
@@ -71,8 +80,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a != "n/a" && b != "n/a" && b > 0)
 echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)); $(spin -V 2>&1 | head -1); $(go version | cut -d' ' -f3)."
 echo "Command: \`STRATEGIES=\"$STRATEGIES\" WORKERS=\"$WORKERS\" scripts/bench.sh\` (one run; ratios are from this run)."
 echo
-echo "| scenario | tool | strategy | workers | verdict | states | transitions | wall s | states/s | bytes/state | states/s ÷ SPIN | time ÷ SPIN |"
-echo "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| scenario | tool | strategy | workers | verdict | states | transitions | wall s | states/s | bytes/state | peak RSS MB | states/s ÷ SPIN | time ÷ SPIN |"
+echo "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for s in $SCENARIOS; do
   n=${s#S}
   read -r sst str sel smem sres < <(pan "$n" BASELINE)
@@ -82,12 +91,12 @@ for s in $SCENARIOS; do
     ws=1
     case $st in dfs|bfs) ws=$WORKERS ;; esac
     for w in $ws; do
-      read -r ost otr oel obps ores < <(ours "$s" "$st" "$w")
+      read -r ost otr oel obps ores orss _ < <(ours "$s" "$st" "$w")
       orate=$(rate "$ost" "$oel")
-      echo "| $s | mimcheck | $st | $w | $ores | $ost | $otr | $(printf %.2f "$oel") | $orate | $(awk -v b="$obps" 'BEGIN{ if (b > 0) printf "%.1f", b; else print "n/a" }') | $(ratio "$orate" "$srate") | $(ratio "$oel" "$sel") |"
+      echo "| $s | mimcheck | $st | $w | $ores | $ost | $otr | $(printf %.2f "$oel") | $orate | $(awk -v b="$obps" 'BEGIN{ if (b > 0) printf "%.1f", b; else print "n/a" }') | $orss | $(ratio "$orate" "$srate") | $(ratio "$oel" "$sel") |"
     done
   done
-  echo "| $s | SPIN | DFS (NOREDUCE) | 1 | $sres | $sst | $str | $sel | $srate | $sbps (all of pan) | 1 | 1 |"
+  echo "| $s | SPIN | DFS (NOREDUCE) | 1 | $sres | $sst | $str | $sel | $srate | $sbps (all of pan) | $(printf %.0f "$smem") (pan's total) | 1 | 1 |"
 done
 echo
 echo "Time to the first counterexample of each seeded bug (exhaustive DFS, stop at the first error; wall time of the whole command: for SPIN the pan run, for mimcheck the explore run including writing the trace; by default it also minimises the trace, with --no-minimize it saves the schedule as found, as pan does):"
@@ -103,6 +112,20 @@ for s in $SCENARIOS; do
     echo "| $s | $b | $(printf %.3f "$oel") | $(printf %.3f "$nel") | $sel | $(ratio "$oel" "$sel") | $(ratio "$nel" "$sel") |"
   done
 done
+if [ "${FULL:-1}" != 0 ]; then
+  echo
+  echo "S3 at full fidelity (model rev $(./bin/explore list 2>/dev/null | awk '/^model-rev:/{print $2; exit}')), v2.4.1, c11, sc: without race tracking (\`--no-races\`) and with it (the default), 1 and 2 workers (dfs), timeout ${FULL_TIMEOUT:-20m}:"
+  echo
+  echo "| races | workers | verdict | limit | states | transitions | wall s | states/s | bytes/state | peak RSS MB |"
+  echo "|---|---:|---|---|---:|---:|---:|---:|---:|---:|"
+  for races in off on; do
+    x=""; [ $races = off ] && x="--no-races"
+    for w in 1 2; do
+      read -r fst ftr fel fbps fres frss flim < <(run_explore "${FULL_TIMEOUT:-20m}" --scenario S3 --workers "$w" $x)
+      echo "| $races | $w | $fres | $flim | $fst | $ftr | $(printf %.1f "$fel") | $(rate "$fst" "$fel") | $(printf %.1f "$fbps") | $frss |"
+    done
+  done
+fi
 } | tee "$tmp/table.md"
 [ -n "$OUT" ] && cp "$tmp/table.md" "$OUT"
 exit 0

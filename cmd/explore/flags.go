@@ -61,6 +61,7 @@ type runFlags struct {
 	maxStates      int
 	timeout        time.Duration
 	maxMemory      string // --max-memory as given ("" = the default)
+	cpuProfile     string // --cpuprofile FILE
 	memLimit       int64  // --max-memory in bytes (0 = none)
 	out            string
 	corpus         bool
@@ -130,6 +131,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.IntVar(&f.maxPreemptions, "max-preemptions", f.maxPreemptions, "preemption bound (-1: unbounded)")
 	fs.IntVar(&f.maxStates, "max-states", f.maxStates, "most states stored (0: no limit)")
 	fs.DurationVar(&f.timeout, "timeout", f.timeout, "stop the search after this long, giving a partial result (0: none)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", f.cpuProfile, "write a CPU profile of the search to FILE (go tool pprof)")
 	fs.StringVar(&f.maxMemory, "max-memory", f.maxMemory, fmt.Sprintf("stop the search with a partial result (limit=max-memory) when the process's resident memory passes SIZE (4GiB, 512MiB; 0: none); default three quarters of this machine's memory (%s)", formatSize(defaultMaxMemory())))
 	fs.StringVar(&f.out, "out", f.out, "directory for trace files (created if needed)")
 	fs.BoolVar(&f.corpus, "corpus", f.corpus, "name the trace <invariant>--<scenario>-<mutant>.trace, for traces/testdata")

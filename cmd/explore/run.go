@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -145,6 +146,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return fail(stderr, usagef("--cpuprofile: %v", err))
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fail(stderr, usagef("--cpuprofile: %v", err))
+		}
+		defer func() { pprof.StopCPUProfile(); pf.Close() }()
+	}
 	fmt.Fprintf(diag, "searching (%s)...\n", c.hdr.Strategy)
 	o := c.search(ctx, diag, !f.quiet)
 	// --all-races, --all-violations: report the violation, go past its
