@@ -321,9 +321,16 @@ func (f *follower) final() (*StepResult, error) {
 // finish ends a run in which both sides are done: the end states, then the
 // site table's account of every C point.
 func (f *follower) finish() (*StepResult, error) {
-	mm, err := endMismatch(f.h, f.sc, &f.s)
+	snap, err := snapshot(f.h, f.sc, &f.s, "the end states differ")
 	if err != nil {
 		return nil, err
+	}
+	// both end states, for a trace whose violation is a property of the
+	// end (quiescent-clean)
+	f.res.FinalModel, f.res.FinalC = snap.Model, snap.C
+	var mm *Mismatch
+	if snap.Model != snap.C {
+		mm = snap
 	}
 	f.res.Mismatch = mm
 	if mm == nil {

@@ -22,7 +22,7 @@ for t in v2.4.1 v2.3.0 v2.1.7; do
     ./bin/explore conform --scenario "$path" --source "$t" --runs "$RUNS" --quiet
     case "$f" in force-abandon*) ;; *) ./bin/explore conform --scenario "$path" --source "$t" --runs "$RUNS" --compare --flavour release --quiet ;; esac
     ./bin/explore conform --scenario "$path" --source "$t" --runs "$RUNS" --follow --flavour release --quiet
-    ./bin/explore conform random --scenario "$path" --source "$t" --runs "$RANDOM_RUNS" --workers 2 --progress 0 --quiet
-    ./bin/explore conform random --scenario "$path" --source "$t" --runs "$((RANDOM_RUNS / 10))" --strategy pct --workers 2 --progress 0 --quiet
+    ./bin/explore conform random --scenario "$path" --source "$t" --runs "$RANDOM_RUNS" --workers 4 --progress 0 --quiet
+    ./bin/explore conform random --scenario "$path" --source "$t" --runs "$((RANDOM_RUNS / 10))" --strategy pct --workers 4 --progress 0 --quiet
   done
 done

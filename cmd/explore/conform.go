@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"mimcheck/allocsim"
 	"mimcheck/conform"
@@ -63,6 +65,7 @@ type conformFlags struct {
 	compare   bool
 	follow    bool
 	maxSteps  int
+	workers   int
 	miOptions miOptionList
 }
 
@@ -99,7 +102,7 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "sites" {
 		return cmdConformSites(args[1:], stdout, stderr)
 	}
-	f := conformFlags{source: "v2.4.1", flavours: "release,debug,asan", runs: 20, seed: 1, maxPoints: 200000, out: "out"}
+	f := conformFlags{source: "v2.4.1", flavours: "release,debug,asan", runs: 20, seed: 1, maxPoints: 200000, out: "out", workers: 4}
 	fs := flag.NewFlagSet("conform", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&f.scenario, "scenario", "", "scenario FILE (its classes must map onto mimalloc's, see the README)")
@@ -115,6 +118,7 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.compare, "compare", false, "compare with the model: run both under the same schedule of whole operations (seeded) and compare their end states; a model violation on that schedule is reported with what the C code did")
 	fs.BoolVar(&f.follow, "follow", false, "follow the model step by step: run the model under a seeded schedule of model steps and the C code under the same schedule (each step the C points of its shared accesses, then the thread's local work), comparing the states after every step")
 	fs.IntVar(&f.maxSteps, "max-steps", 5000, "model steps per --follow run")
+	fs.IntVar(&f.workers, "workers", f.workers, "runs in parallel (each its own harness process; a run mostly waits for the C code, so more workers than cores pay); the output does not depend on it: runs are reported in seed order")
 	fs.Var(&f.miOptions, "mi-option", "a mimalloc option of the C run, NAME=VALUE (repeatable): "+strings.Join(miOptionNames, ", ")+"; not modelled")
 	pos, err := parseArgs(fs, args)
 	if errors.Is(err, errHelp) {
@@ -136,6 +140,8 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, usagef("--max-points %d: must be >= 1", f.maxPoints))
 	case f.maxSteps < 1:
 		return fail(stderr, usagef("--max-steps %d: must be >= 1", f.maxSteps))
+	case f.workers < 1:
+		return fail(stderr, usagef("--workers %d: must be >= 1", f.workers))
 	case f.compare && f.follow:
 		return fail(stderr, usagef("--compare and --follow: choose one"))
 	}
@@ -184,9 +190,17 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 		points := 0
 		if f.follow {
 			steps := 0
+			type followRun struct {
+				r   *conform.StepResult
+				err error
+			}
+			runs := make([]followRun, f.runs)
+			inParallel(f.runs, f.workers, func(k int) {
+				runs[k].r, runs[k].err = conform.FollowSteps(bin, sc, allocsim.Config{Source: src}, f.seed+uint64(k), f.maxSteps, f.miOptions, nil)
+			})
 			for k := 0; k < f.runs; k++ {
 				seed := f.seed + uint64(k)
-				r, err := conform.FollowSteps(bin, sc, allocsim.Config{Source: src}, seed, f.maxSteps, f.miOptions, nil)
+				r, err := runs[k].r, runs[k].err
 				if err != nil {
 					fmt.Fprintf(stdout, "result=violation source=%s flavour=%s seed=%d error=%q\n", f.source, fl, seed, oneLine(err.Error()))
 					return exitViolation
@@ -219,9 +233,17 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		if f.compare {
+			type compareRun struct {
+				mm  *conform.Mismatch
+				err error
+			}
+			runs := make([]compareRun, f.runs)
+			inParallel(f.runs, f.workers, func(k int) {
+				runs[k].mm, runs[k].err = conform.CompareOps(bin, sc, allocsim.Config{Source: src}, f.seed+uint64(k), f.miOptions)
+			})
 			for k := 0; k < f.runs; k++ {
 				seed := f.seed + uint64(k)
-				mm, err := conform.CompareOps(bin, sc, allocsim.Config{Source: src}, seed, f.miOptions)
+				mm, err := runs[k].mm, runs[k].err
 				if err != nil {
 					fmt.Fprintf(stdout, "result=violation source=%s flavour=%s seed=%d error=%q\n", f.source, fl, seed, oneLine(err.Error()))
 					return exitViolation
@@ -236,9 +258,13 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(diag, "%s: %d operation schedules, model and C agree\n", fl, f.runs)
 			continue
 		}
+		results := make([]conform.Result, f.runs)
+		inParallel(f.runs, f.workers, func(k int) {
+			results[k] = conform.RunRandom(bin, cfg, f.seed+uint64(k), f.maxPoints)
+		})
 		for k := 0; k < f.runs; k++ {
 			seed := f.seed + uint64(k)
-			r := conform.RunRandom(bin, cfg, seed, f.maxPoints)
+			r := results[k]
 			points += r.Points
 			for s := range r.Sites {
 				sites[s] = true
@@ -354,4 +380,26 @@ func conformCache(flagDir string) string {
 		base = os.TempDir()
 	}
 	return filepath.Join(base, "mimcheck", "conform")
+}
+
+// inParallel calls f(k) for k in [0, n) on up to workers goroutines; the
+// callers write f's results into slots of their own and read them in
+// order afterwards.
+func inParallel(n, workers int, f func(k int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= n {
+					return
+				}
+				f(k)
+			}
+		}()
+	}
+	wg.Wait()
 }

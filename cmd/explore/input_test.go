@@ -269,6 +269,11 @@ func TestShow(t *testing.T) {
 	if code, _, errs := explore(t, "show", "--format", "svg", f); code != exitUsage || !strings.Contains(errs, "--format") {
 		t.Errorf("--format svg: exit %d %q", code, errs)
 	}
+	// an operation after exit says what it means
+	f = filepath.Join("..", "..", "traces", "testdata", "scan-complete--scan-complete-BUG_SCAN.trace")
+	if code, out, _ := explore(t, "show", f); code != exitOK || !strings.Contains(out, "── op 3: send a -> m0 (after exit: runs after thread-done, with the default heap reset)") {
+		t.Errorf("after exit: exit %d\n%s", code, out)
+	}
 }
 
 // TestJSONSchema: explore run --json carries the layout's schema version,

@@ -82,7 +82,7 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	for k, st := range res.Trace.Steps {
 		th := st.Thread % model.MaxThreads
 		op := int(s.Threads[th].Op)
-		steps = append(steps, shownStep{k: k, thread: th, op: op, opText: sc.OpText(th, op), st: st})
+		steps = append(steps, shownStep{k: k, thread: th, op: op, opText: opLabel(sc, th, op), st: st})
 		sys.Step(&s, st.Thread)
 		states = append(states, s)
 	}
@@ -120,7 +120,7 @@ func showText(tr *traces.Trace, sc *allocsim.Scenario, steps []shownStep) string
 	for _, s := range steps {
 		if s.op != lastOp[s.thread] {
 			for k := lastOp[s.thread] + 1; k < s.op; k++ { // operations with no shared access
-				fmt.Fprintf(&b, "%s\n", cell(s.thread, fmt.Sprintf("── op %d: %s (no shared access: its work is in the step above)", k+1, sc.OpText(s.thread, k))))
+				fmt.Fprintf(&b, "%s\n", cell(s.thread, fmt.Sprintf("── op %d: %s (no shared access: its work is in the step above)", k+1, opLabel(sc, s.thread, k))))
 			}
 			lastOp[s.thread] = s.op
 			fmt.Fprintf(&b, "%s\n", cell(s.thread, fmt.Sprintf("── op %d: %s", s.op+1, s.opText)))
@@ -168,7 +168,7 @@ func showMermaid(tr *traces.Trace, sc *allocsim.Scenario, steps []shownStep) str
 	for _, s := range steps {
 		if s.op != lastOp[s.thread] {
 			for k := lastOp[s.thread] + 1; k < s.op; k++ {
-				fmt.Fprintf(&b, "    Note over T%d: op %d: %s (no shared access: its work is in the step above)\n", s.thread+1, k+1, esc(sc.OpText(s.thread, k)))
+				fmt.Fprintf(&b, "    Note over T%d: op %d: %s (no shared access: its work is in the step above)\n", s.thread+1, k+1, esc(opLabel(sc, s.thread, k)))
 			}
 			lastOp[s.thread] = s.op
 			fmt.Fprintf(&b, "    Note over T%d: op %d: %s\n", s.thread+1, s.op+1, esc(s.opText))
@@ -211,4 +211,20 @@ func namedValue(e string) string {
 		return e
 	}
 	return field + "=" + delayedNames[from] + "->" + delayedNames[to]
+}
+
+// opLabel renders operation k of thread t; an operation after the
+// thread's exit says so: it runs after mi_thread_done, with the default
+// heap reset to _mi_heap_empty (as a thread-local destructor's free does;
+// mimalloc issue #944).
+func opLabel(sc *allocsim.Scenario, t, k int) string {
+	text := sc.OpText(t, k)
+	if t < len(sc.Threads) {
+		for j := 0; j < k && j < len(sc.Threads[t]); j++ {
+			if sc.Threads[t][j].Kind == allocsim.OpExit {
+				return text + " (after exit: runs after thread-done, with the default heap reset)"
+			}
+		}
+	}
+	return text
 }

@@ -69,7 +69,7 @@ func showHTML(tr *traces.Trace, sc *allocsim.Scenario, steps []shownStep, init m
 	for _, s := range steps {
 		if s.op != lastOp[s.thread] {
 			for k := lastOp[s.thread] + 1; k < s.op; k++ {
-				row(s.thread, "op", "", "", fmt.Sprintf("op %d: %s <span class=\"note\">(no shared access: its work is in the step above)</span>", k+1, esc(sc.OpText(s.thread, k))))
+				row(s.thread, "op", "", "", fmt.Sprintf("op %d: %s <span class=\"note\">(no shared access: its work is in the step above)</span>", k+1, esc(opLabel(sc, s.thread, k))))
 			}
 			lastOp[s.thread] = s.op
 			row(s.thread, "op", "", "", fmt.Sprintf("op %d: %s", s.op+1, esc(s.opText)))
