@@ -63,11 +63,18 @@ func (p parRunner) each(n int, f func(w, i int)) {
 // time inserts stop.
 type sharedFP struct {
 	slots []atomic.Uint64 // 0: empty; fingerprint 0 is stored as 1
-	n     atomic.Int64    // fingerprints stored
+	// n counts the fingerprints stored, as the workers report them in
+	// batches (count): one shared counter written per new state would
+	// bounce its cache line between the cores on every insert
+	n atomic.Int64
 }
 
-func newSharedFP() *sharedFP {
-	return &sharedFP{slots: make([]atomic.Uint64, fpTableMinSlots)}
+// newSharedFP returns a table whose slack at its load bound (a quarter of
+// its slots) exceeds lag, the most new fingerprints that may be stored
+// but not yet counted, 8 times over: the counted load can lag the real
+// one without the table ever filling up.
+func newSharedFP(lag int) *sharedFP {
+	return &sharedFP{slots: make([]atomic.Uint64, max(fpTableMinSlots, 32*lag))}
 }
 
 // add stores h and reports whether it was new. It must not run while the
@@ -85,7 +92,6 @@ func (t *sharedFP) add(h uint64) bool {
 		}
 		if s == 0 {
 			if t.slots[i].CompareAndSwap(0, h) {
-				t.n.Add(1)
 				return true
 			}
 			continue // another worker took the slot: look at what it wrote
@@ -95,6 +101,9 @@ func (t *sharedFP) add(h uint64) bool {
 		}
 	}
 }
+
+// count adds n new fingerprints to the stored count.
+func (t *sharedFP) count(n int64) { t.n.Add(n) }
 
 // full reports whether the table is past its load bound (3/4).
 func (t *sharedFP) full() bool { return t.n.Load()*4 > int64(len(t.slots))*3 }

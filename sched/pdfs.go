@@ -34,6 +34,7 @@ type parallelDFS[S comparable] struct {
 
 // pworker is the state of one worker of the parallel DFS.
 type pworker[S comparable] struct {
+	_      [64]byte // keeps the workers' hot fields on cache lines of their own
 	p      *parallelDFS[S]
 	w      int
 	keys   keyer[S]
@@ -50,16 +51,36 @@ type pworker[S comparable] struct {
 	peak              int64
 	hit               limitSet
 	found             *Found
+	unreported        int64 // new states not yet added to the table's count
+	batch             int64 // countBatch, or 1 under MaxStates (an exact cut)
+	_                 [64]byte
+}
+
+// countBatch is how many new states a worker claims before it adds them
+// to the table's count (which decides the table's growth). The table
+// starts with room for every worker's unreported batch (newSharedFP), so
+// the lag can never fill it.
+const countBatch = 64
+
+// flush adds the worker's unreported new states to the table's count.
+func (r *pworker[S]) flush() {
+	if r.unreported > 0 {
+		r.p.t.count(r.unreported)
+		r.unreported = 0
+	}
 }
 
 func newParallelDFS[S comparable](ctx context.Context, sys System[S], lim Limits, opt Options) *parallelDFS[S] {
-	t := newSharedFP()
+	t := newSharedFP(opt.Workers * countBatch)
 	p := &parallelDFS[S]{ctx: ctx, sys: sys, lim: lim, opt: opt, t: t, c: newCoord[S](opt.Workers, t)}
 	p.c.reserve = opt.Reserve
 	p.res = Result{FingerprintBits: 64, Workers: opt.Workers}
 	p.wres = make([]pworker[S], opt.Workers)
 	for w := range p.wres {
-		p.wres[w] = pworker[S]{p: p, w: w, keys: keyer[S]{sys: sys}, stack: make([]frame, 0, 64), pool: make([]node[S], 1, 256), en: make([]int, 0, 16)}
+		p.wres[w] = pworker[S]{p: p, w: w, keys: keyer[S]{sys: sys}, stack: make([]frame, 0, 64), pool: make([]node[S], 1, 256), en: make([]int, 0, 16), batch: countBatch}
+		if lim.MaxStates > 0 {
+			p.wres[w].batch = 1
+		}
 	}
 	return p
 }
@@ -76,6 +97,7 @@ func (p *parallelDFS[S]) run() Result {
 	}
 	k := p.wres[0].keys.key(&init, 0, -1)
 	p.t.add(k[0])
+	p.t.count(1)
 	p.c.work = append(p.c.work, workItem[S]{s: init})
 	p.c.run(func(w int) { p.wres[w].loop() })
 
@@ -114,11 +136,13 @@ func (p *parallelDFS[S]) run() Result {
 // search is over.
 func (r *pworker[S]) loop() {
 	for {
+		r.flush() // an idle worker's count is complete
 		it, ok := r.p.c.get()
 		if !ok {
 			return
 		}
 		if !r.search(it) {
+			r.flush()
 			r.p.c.stop()
 			r.p.c.quit()
 			return
@@ -250,6 +274,9 @@ func (r *pworker[S]) expand() bool {
 		if !p.t.add(c.key[0]) {
 			c.dup = true
 			continue
+		}
+		if r.unreported++; r.unreported >= r.batch {
+			r.flush()
 		}
 		nnew++
 		if err := p.sys.Check(&c.s); err != nil {
