@@ -74,10 +74,11 @@ explore-smoke: build
 replay-corpus:
 	$(GO) test -count=1 -run TestCorpus ./traces/
 
-## bench: mimcheck against SPIN on the reference scenarios (scripts/bench.sh,
-## table into bench-table.md), S3 at full fidelity without race tracking
-## (with races S3 does not complete: issue 12), and step throughput.
-## Long: not part of `make test`.
+## bench: mimcheck against SPIN on the reference scenarios, one and two
+## workers with peak RSS (scripts/bench.sh, table into bench-table.md), S3 at
+## full fidelity without and with race tracking (FULL_TIMEOUT each, 20m by
+## default: with races S3 does not complete yet, issue 12), the S3 presets
+## without races, and step throughput. Long: not part of `make test`.
 bench: build
 	STRATEGIES="$${STRATEGIES:-dfs}" WORKERS="$${WORKERS:-1 2}" scripts/bench.sh bench-table.md
 	for src in v2.4.1 v2.3.0; do for p in none B; do \
