@@ -138,7 +138,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.BoolVar(&f.noMinimize, "no-minimize", f.noMinimize, "save the counterexample as found, without minimising it (faster on long schedules)")
 	fs.BoolVar(&f.json, "json", f.json, "print one JSON object on stdout instead of the summary line")
 	fs.BoolVar(&f.quiet, "quiet", f.quiet, "print nothing on stderr but errors")
-	fs.BoolVar(&f.noTime, "no-time", f.noTime, "report elapsed_s as 0 in --json, for byte-identical output")
+	fs.BoolVar(&f.noTime, "no-time", f.noTime, "report elapsed_s and peak_rss_bytes as 0 in --json, for byte-identical output")
 	return fs
 }
 

@@ -90,6 +90,27 @@ func machineMemory() int64 {
 // briefly holds the old and the new table), or no limit when unknown.
 func defaultMaxMemory() int64 { return machineMemory() / 4 * 3 }
 
+// peakRSS returns the process's peak resident set size (VmHWM: of this
+// program image only, unlike a parent's wait4 figure, which also counts
+// the memory the child shared with its parent before exec), or -1.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 1 {
+				if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+					return kb << 10
+				}
+			}
+		}
+	}
+	return -1
+}
+
 // rss returns the process's resident set size, or -1.
 func rss() int64 {
 	b, err := os.ReadFile("/proc/self/statm")

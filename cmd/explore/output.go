@@ -166,6 +166,7 @@ type jsonResult struct {
 	Runs                 int64           `json:"runs"`
 	MaxDepth             int             `json:"max_depth"`
 	ElapsedS             float64         `json:"elapsed_s"`
+	PeakRSSBytes         int64           `json:"peak_rss_bytes"` // the process's peak resident memory (VmHWM); 0 with --no-time or when unknown
 	CollisionProbability float64         `json:"collision_probability"`
 	FingerprintBits      int             `json:"fingerprint_bits"`
 	BytesPerState        float64         `json:"bytes_per_state"`
@@ -262,6 +263,7 @@ func (o *outcome) json() jsonResult {
 	}
 	if !c.flags.noTime {
 		r.ElapsedS = o.elapsed.Seconds()
+		r.PeakRSSBytes = max(peakRSS(), 0)
 	}
 	for _, v := range o.reported() {
 		r.Violations = append(r.Violations, jsonViolation{
