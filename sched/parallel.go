@@ -102,6 +102,18 @@ func (t *sharedFP) add(h uint64) bool {
 	}
 }
 
+// warm loads the home slot of h, so that a later add finds it in cache
+// (the worker warms all successors of a state before adding them, and
+// their cache misses overlap); it returns the slot's value for the
+// caller to keep, so the load is not optimised away.
+func (t *sharedFP) warm(h uint64) uint64 {
+	if h == 0 {
+		h = 1
+	}
+	hi, _ := bits.Mul64(h, uint64(len(t.slots)))
+	return t.slots[hi].Load()
+}
+
 // count adds n new fingerprints to the stored count.
 func (t *sharedFP) count(n int64) { t.n.Add(n) }
 

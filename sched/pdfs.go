@@ -51,8 +51,9 @@ type pworker[S comparable] struct {
 	peak              int64
 	hit               limitSet
 	found             *Found
-	unreported        int64 // new states not yet added to the table's count
-	batch             int64 // countBatch, or 1 under MaxStates (an exact cut)
+	sink              uint64 // absorbs the loads of warm
+	unreported        int64  // new states not yet added to the table's count
+	batch             int64  // countBatch, or 1 under MaxStates (an exact cut)
 	_                 [64]byte
 }
 
@@ -264,6 +265,9 @@ func (r *pworker[S]) expand() bool {
 	}
 	r.maxDepth = max(r.maxDepth, depth+1)
 	r.peak = max(r.peak, int64(len(r.pool)))
+	for j := off; j < len(r.pool); j++ {
+		r.sink += p.t.warm(r.pool[j].key[0])
+	}
 	nnew := int32(0)
 	for j := off; j < len(r.pool); j++ {
 		c := &r.pool[j]
