@@ -442,7 +442,11 @@ func (m *Mem) NormalizeLocs(live uint8, ml *MemLocs) {
 func (m *Mem) rename(ml *MemLocs) {
 	threads := ml.Threads
 	var seen [MaxThreads][4]uint64
-	mark := func(u int, x uint8) { seen[u][x>>6] |= 1 << (x & 63) }
+	mark := func(u int, x uint8) {
+		if x != 0 { // 0 stays 0
+			seen[u][x>>6] |= 1 << (x & 63)
+		}
+	}
 	for t := 0; t < threads; t++ {
 		for u := 0; u < threads; u++ {
 			mark(u, m.Clock[t][u])
