@@ -496,14 +496,11 @@ func (m *Mem) rename(ml *MemLocs) {
 	if renamed == 0 {
 		return
 	}
-	// to[u][v]: the rank of value v among entry u's values in use; the
-	// identity for entries not renamed
+	// to[u][v]: the rank of value v among entry u's values in use, for
+	// the entries renamed (the others are left as they are)
 	var to [MaxThreads][256]uint8
 	for u := 0; u < threads; u++ {
 		if renamed&(1<<u) == 0 {
-			for v := range to[u] {
-				to[u][v] = uint8(v)
-			}
 			continue
 		}
 		n := uint8(0)
@@ -520,29 +517,27 @@ func (m *Mem) rename(ml *MemLocs) {
 			}
 		}
 	}
-	for t := 0; t < threads; t++ {
-		for u := 0; u < threads; u++ {
-			m.Clock[t][u] = to[u][m.Clock[t][u]]
+	for u := 0; u < threads; u++ {
+		if renamed&(1<<u) == 0 {
+			continue
 		}
-	}
-	for _, l := range ml.Weak {
-		h := &m.Weak[l]
-		for j := 0; j < int(h.N); j++ {
-			for u := 0; u < threads; u++ {
-				h.Hist[j].Rel[u] = to[u][h.Hist[j].Rel[u]]
-				h.Hist[j].Seen[u] = to[u][h.Hist[j].Seen[u]]
+		r := &to[u]
+		for t := 0; t < threads; t++ {
+			m.Clock[t][u] = r[m.Clock[t][u]]
+		}
+		for _, l := range ml.Weak {
+			h := &m.Weak[l]
+			for j := 0; j < int(h.N); j++ {
+				h.Hist[j].Rel[u] = r[h.Hist[j].Rel[u]]
+				h.Hist[j].Seen[u] = r[h.Hist[j].Seen[u]]
 			}
 		}
-	}
-	for _, l := range ml.Sync {
-		for u := 0; u < threads; u++ {
-			m.Sync[l-NumWeakLocs][u] = to[u][m.Sync[l-NumWeakLocs][u]]
+		for _, l := range ml.Sync {
+			m.Sync[l-NumWeakLocs][u] = r[m.Sync[l-NumWeakLocs][u]]
 		}
-	}
-	for _, l := range ml.Race {
-		for u := 0; u < threads; u++ {
+		for _, l := range ml.Race {
 			e := &m.Shadow[l][u]
-			e.W, e.R, e.AW, e.AR = to[u][e.W], to[u][e.R], to[u][e.AW], to[u][e.AR]
+			e.W, e.R, e.AW, e.AR = r[e.W], r[e.R], r[e.AW], r[e.AR]
 		}
 	}
 }
