@@ -17,8 +17,10 @@ type Options struct {
 	// Any other value means 64.
 	Fingerprint int
 	// Workers is the number of goroutines of the search. 0 and 1 run the
-	// sequential engine. With Workers >= 2, [Exhaustive] and [BFS] run the
-	// level-synchronous parallel BFS of parallel.go, whose result does not
+	// sequential engine. With Workers >= 2, [Exhaustive] runs the
+	// multicore DFS of pdfs.go (64-bit keys, no preemption bound; a
+	// complete search has the sequential counts and verdict) and otherwise,
+	// like [BFS], the level-synchronous parallel BFS, whose result does not
 	// depend on the number of workers (see the package documentation).
 	Workers int
 	// Progress, when non-nil, is called about every ProgressEvery

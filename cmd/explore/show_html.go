@@ -130,15 +130,8 @@ func stateHTML(sc *allocsim.Scenario, s *model.State) string {
 	inQueue := map[int]string{}
 	for i := range sc.Threads {
 		for bin, q := range s.Threads[i].Spans {
-			seen := 0
-			for l := q.First; l != 0 && seen < model.MaxSegments*model.MaxSlices; seen++ {
-				x := int(l) - 1
+			for _, x := range queueSlices(s, q) {
 				inQueue[x] = fmt.Sprintf("T%d's span queue %d", i+1, bin+1)
-				g, sl := x/model.MaxSlices, x%model.MaxSlices
-				if g >= model.MaxSegments {
-					break
-				}
-				l = s.Slices[g][sl].Next
 			}
 		}
 	}
@@ -268,15 +261,8 @@ func stateHTML(sc *allocsim.Scenario, s *model.State) string {
 				continue
 			}
 			var spans []string
-			seen := 0
-			for l := q.First; l != 0 && seen < model.MaxSegments*model.MaxSlices; seen++ {
-				x := int(l) - 1
-				g, sl := x/model.MaxSlices, x%model.MaxSlices
-				spans = append(spans, fmt.Sprintf("s%d.%d", g, sl))
-				if g >= model.MaxSegments {
-					break
-				}
-				l = s.Slices[g][sl].Next
+			for _, x := range queueSlices(s, q) {
+				spans = append(spans, fmt.Sprintf("s%d.%d", x/model.MaxSlices, x%model.MaxSlices))
 			}
 			qs = append(qs, fmt.Sprintf("%d: %s", bin+1, strings.Join(spans, " → ")))
 		}
@@ -346,6 +332,23 @@ func stateHTML(sc *allocsim.Scenario, s *model.State) string {
 	}
 	b.WriteString("</ul></div></div>")
 	return b.String()
+}
+
+// queueSlices returns the global slice indexes of the spans in queue q,
+// first to last (at most every slice once: a corrupted queue that loops
+// or leaves the arena is cut there).
+func queueSlices(s *model.State, q model.SpanQueue) []int {
+	var out []int
+	for l := q.First; l != 0 && len(out) < model.MaxSegments*model.MaxSlices; {
+		x := int(l) - 1
+		out = append(out, x)
+		g, sl := x/model.MaxSlices, x%model.MaxSlices
+		if g >= model.MaxSegments {
+			break
+		}
+		l = s.Slices[g][sl].Next
+	}
+	return out
 }
 
 const htmlLegend = `<p class="legend">blocks: <span class="blk live"></span> held by the program <span class="blk free"></span> free list <span class="blk lfree"></span> local_free <span class="blk xfree"></span> xthread_free <span class="blk hdelayed"></span> heap delayed list <span class="blk taken"></span> being freed from the delayed list <span class="blk unused"></span> none of these</p>
