@@ -115,6 +115,7 @@ func New(cfg Config) (*Sim, error) {
 	}
 	m.dims.Ghost = cfg.Retention
 	m.locs = model.NewMemLocs(m.dims)
+	m.locs.LatestOnly = cfg.Memory == MemSC
 	return m, nil
 }
 

@@ -305,6 +305,11 @@ func (m *Mem) Access(t, l int, k uint8) (RaceInfo, bool) {
 // need not visit the others, which stay zero) and its thread count.
 type MemLocs struct {
 	Threads int
+	// LatestOnly: every load reads the latest store (the sc memory
+	// model), so a weak location keeps only that store: the older ones and
+	// the first-access marks (which only bound what a weak load may read)
+	// cannot be observed.
+	LatestOnly bool
 	Weak    []int // weakly read locations (store histories)
 	Sync    []int // locations with a release clock only (RMW-only, locks)
 	Race    []int // locations with race shadows
@@ -399,8 +404,25 @@ func (m *Mem) NormalizeLocs(live uint8, ml *MemLocs) {
 		}
 		knownAll[u] = k
 	}
+	// release clocks: an entry every live thread already knows adds
+	// nothing to the clock of a thread that joins it (clocks only grow)
+	for _, l := range ml.Sync {
+		s := &m.Sync[l-NumWeakLocs]
+		for u := 0; u < threads; u++ {
+			if s[u] <= knownAll[u] {
+				s[u] = 0
+			}
+		}
+	}
 	for _, l := range ml.Weak {
 		h := &m.Weak[l]
+		if ml.LatestOnly {
+			st := h.Hist[h.N-1]
+			st.Seen = VC{}
+			*h = History{N: 1}
+			h.Hist[0] = st
+			continue
+		}
 		for t := 0; t < threads; t++ {
 			if live&(1<<t) != 0 {
 				h.View[t] = uint8(m.floor(t, l))
@@ -411,6 +433,9 @@ func (m *Mem) NormalizeLocs(live uint8, ml *MemLocs) {
 			for u := 0; u < threads; u++ {
 				if st.Seen[u] != 0 && st.Seen[u] <= knownAll[u] {
 					st.Seen[u] = 0
+				}
+				if st.Rel[u] <= knownAll[u] {
+					st.Rel[u] = 0
 				}
 			}
 		}
@@ -437,84 +462,106 @@ func (m *Mem) NormalizeLocs(live uint8, ml *MemLocs) {
 	m.rename(ml)
 }
 
-// rename renumbers the values of every clock entry u, order-preserving:
-// one pass marks the values in use, a second maps them to their ranks.
+// rename renumbers the values of every clock entry u. Of entry u's
+// values, only their order against u's thresholds matters: the epochs
+// recorded at accesses (race shadows, first-access marks), which a clock
+// entry is compared with, and u's current epoch (u's later epochs are
+// above every value now in use). Clock values — threads' clocks, release
+// clocks of stores and of sync locations — are only joined (max) and
+// compared with thresholds, so each value x can be replaced by the number
+// of thresholds at or below it: that keeps every comparison with a
+// threshold, commutes with max, keeps 0 as 0, and numbers the thresholds
+// 1..n. A clock value between two thresholds is thus equal to the lower
+// one (what it knows beyond that no access recorded).
 func (m *Mem) rename(ml *MemLocs) {
 	threads := ml.Threads
-	var seen [MaxThreads][4]uint64
-	mark := func(u int, x uint8) {
-		if x != 0 { // 0 stays 0
-			seen[u][x>>6] |= 1 << (x & 63)
-		}
+	var thr, val [MaxThreads][4]uint64
+	mark := func(s *[4]uint64, x uint8) {
+		s[x>>6] |= 1 << (x & 63)
 	}
 	for t := 0; t < threads; t++ {
 		for u := 0; u < threads; u++ {
-			mark(u, m.Clock[t][u])
+			mark(&val[u], m.Clock[t][u])
 		}
+		mark(&thr[t], m.Clock[t][t]) // the current epoch (0 for a finished thread)
 	}
 	for _, l := range ml.Weak {
 		h := &m.Weak[l]
 		for j := 0; j < int(h.N); j++ {
 			for u := 0; u < threads; u++ {
-				mark(u, h.Hist[j].Rel[u])
-				mark(u, h.Hist[j].Seen[u])
+				mark(&val[u], h.Hist[j].Rel[u])
+				mark(&thr[u], h.Hist[j].Seen[u])
 			}
 		}
 	}
 	for _, l := range ml.Sync {
 		for u := 0; u < threads; u++ {
-			mark(u, m.Sync[l-NumWeakLocs][u])
+			mark(&val[u], m.Sync[l-NumWeakLocs][u])
 		}
 	}
 	for _, l := range ml.Race {
 		for u := 0; u < threads; u++ {
 			e := &m.Shadow[l][u]
-			mark(u, e.W)
-			mark(u, e.R)
-			mark(u, e.AW)
-			mark(u, e.AR)
+			mark(&thr[u], e.W)
+			mark(&thr[u], e.R)
+			mark(&thr[u], e.AW)
+			mark(&thr[u], e.AR)
 		}
 	}
-	// entry u needs renaming unless its values are already 1..n (0 stays
-	// 0): the highest value in use is then the number of values in use.
-	// Most steps leave every entry so, and return here.
+	// entry u is left as it is when every value in use is a threshold and
+	// the thresholds are 1..n (the highest is then their number). Most
+	// steps leave every entry so, and return here.
 	var renamed uint8 // bit u: entry u is renamed
 	for u := 0; u < threads; u++ {
-		w := seen[u]
-		w[0] &^= 1
+		t, v := thr[u], val[u]
+		t[0] &^= 1
+		v[0] &^= 1
 		n, hi := 0, 0
+		same := true
 		for k := 0; k < 4; k++ {
-			if w[k] != 0 {
-				n += bits.OnesCount64(w[k])
-				hi = k*64 + 63 - bits.LeadingZeros64(w[k])
+			if v[k]&^t[k] != 0 {
+				same = false
+			}
+			if t[k] != 0 {
+				n += bits.OnesCount64(t[k])
+				hi = k*64 + 63 - bits.LeadingZeros64(t[k])
 			}
 		}
-		if hi != n {
+		if !same || hi != n {
 			renamed |= 1 << u
 		}
 	}
 	if renamed == 0 {
 		return
 	}
-	// to[u][v]: the rank of value v among entry u's values in use, for
-	// the entries renamed (the others are left as they are)
+	// to[u][x]: the number of entry u's thresholds at or below x, for the
+	// values x in use of the entries renamed
 	var to [MaxThreads][256]uint8
 	for u := 0; u < threads; u++ {
 		if renamed&(1<<u) == 0 {
 			continue
 		}
 		n := uint8(0)
+		x := 1
 		for k := 0; k < 4; k++ {
-			w := seen[u][k]
+			t := thr[u][k]
+			v := val[u][k] | t
 			if k == 0 {
-				w &^= 1
+				t &^= 1
+				v &^= 1
 			}
-			for w != 0 {
-				b := bits.TrailingZeros64(w)
-				w &= w - 1
-				n++
+			for v != 0 {
+				b := bits.TrailingZeros64(v)
+				v &= v - 1
+				// thresholds between the previous value in use and this one
+				for ; x <= k*64+b; x++ {
+					if thr[u][x>>6]&(1<<(x&63)) != 0 {
+						n++
+					}
+				}
 				to[u][k*64+b] = n
 			}
+			_ = t
 		}
 	}
 	for u := 0; u < threads; u++ {
