@@ -46,6 +46,8 @@ Commands:
            strategies, invariants and step labels
   matrix   reference scenarios x sources x patch sets, with a verdict table
   conform  run the scenario on mimalloc's own C code under seeded schedules
+  diff     two variants in lock-step: the shortest schedule that tells
+           them apart, or that none does
 
 Example:
   explore run --scenario S1 --mutant BUG_B
@@ -72,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		}
 	}()
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "explore: missing command (want run, replay, show, minimize, list, matrix or conform; see explore help)")
+		fmt.Fprintln(stderr, "explore: missing command (want run, replay, show, minimize, list, matrix, conform or diff; see explore help)")
 		return exitUsage
 	}
 	switch args[0] {
@@ -90,11 +92,13 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return cmdMatrix(args[1:], stdout, stderr)
 	case "conform":
 		return cmdConform(args[1:], stdout, stderr)
+	case "diff":
+		return cmdDiff(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, mainUsage)
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "explore: unknown command %q (want run, replay, show, minimize, list, matrix or conform)\n", args[0])
+	fmt.Fprintf(stderr, "explore: unknown command %q (want run, replay, show, minimize, list, matrix, conform or diff)\n", args[0])
 	return exitUsage
 }
 
