@@ -280,3 +280,28 @@ func (m *Sim) DelayedFreeingHolders(s *model.State) (holders [model.MaxSegments 
 
 // Spin reports whether m runs under the SPIN abstraction.
 func (m *Sim) Spin() bool { return m.spin() }
+
+// NeverDelayedExempt reports whether page (g, i) of an owned segment may
+// (in a heap: xheap set) be MI_NEVER_DELAYED_FREE in s (invariants.md, delayed-mode-protocol: "a
+// page in a heap is never NEVER_DELAYED_FREE"): only while its heap is
+// being given up — the owner's mi_heap_collect_ex(MI_ABANDON) or its
+// mi_segment_force_abandon of the segment — or while a reclaim of the
+// segment has not yet reached the page (mi_segment_reclaim sets each page
+// MI_USE_DELAYED_FREE with override_never, after mi_page_set_heap).
+func (m *Sim) NeverDelayedExempt(s *model.State, g, i int) bool {
+	owner := s.Segs[g].ThreadID
+	for k := 0; k < m.nt; k++ {
+		t := &s.Threads[k]
+		switch {
+		case model.TIDOf(k) == owner && t.Coll&collKind == collAbandon:
+			return true
+		case model.TIDOf(k) == owner && t.FA != 0 && int(t.FSeg) == g:
+			return true
+		case (t.PC == pcOsUnlockFree || t.PC == pcRcTID) && int(t.Seg) == g: // claimed, reclaim to come
+			return true
+		case (t.PC == pcRcHeap || t.PC == pcRcUse || t.PC == pcRcXchg) && int(t.Seg) == g && i >= int(t.SI):
+			return true
+		}
+	}
+	return false
+}

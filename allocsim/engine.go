@@ -405,8 +405,12 @@ func (r *run) shared() string {
 		t.PC = pcRcUse
 	case pcRcUse:
 		// _mi_page_use_delayed_free(page, MI_USE_DELAYED_FREE, true): disabled
-		// while MI_DELAYED_FREEING.
-		r.slice(int(t.Seg), int(t.SI)).Delayed = model.UseDelayedFree
+		// while MI_DELAYED_FREEING. (The reclaim-keeps-never-delayed
+		// mutation: without override_never, a page that is
+		// MI_NEVER_DELAYED_FREE stays so.)
+		if p := r.slice(int(t.Seg), int(t.SI)); r.m.cfg.Mutant != MutReclaimNeverDelayed || p.Delayed != model.NeverDelayedFree {
+			p.Delayed = model.UseDelayedFree
+		}
 		t.PC = pcRcXchg
 	case pcToFullXchg:
 		// mi_page_to_full: collect right away
@@ -736,7 +740,7 @@ func (r *run) loadAbandonedCount() {
 	if r.m.osList() {
 		t.Word = r.osListLen() // the cursor's snapshot of abandoned_os_list_count
 	}
-	if r.m.cfg.Source == V217 {
+	if r.m.cfg.Source == V217 || r.m.cfg.Mutant == MutCursorSkipsFirstBit {
 		// v2.1.7: arena.c: _mi_arena_segment_clear_abandoned_next resumes at
 		// the stored bit + 1 even on the first call, so bit 0 of the first
 		// arena is never visited (fixed upstream by 6e9b38ac).
@@ -762,7 +766,7 @@ func (r *run) cursorIter() {
 		}
 		t.Tries--
 	}
-	if r.m.osList() {
+	if r.m.osList() && r.m.cfg.Mutant != MutOSListNotScanned {
 		t.PC = pcCursorOSNext
 		return
 	}
@@ -1021,7 +1025,7 @@ func (r *run) segmentFree() {
 	if r.s.Segs[g].Used != 0 {
 		r.fault(model.FaultPageNotEmpty, g, 0)
 	}
-	if r.s.Segs[g].DontFree { // force abandon keeps the segment's memory
+	if r.s.Segs[g].DontFree && r.m.cfg.Mutant != MutForceAbandonUAF { // force abandon keeps the segment's memory
 		t.PC, t.Cont = t.Cont, 0
 		return
 	}
@@ -1217,7 +1221,7 @@ func (r *run) freeLoadThreadID() {
 		return
 	}
 	owner := sg.ThreadID
-	if owner == model.NoThread && r.m.sc.ReclaimOnFree && r.m.cfg.Source == V217 {
+	if owner == model.NoThread && r.m.sc.ReclaimOnFree && (r.m.cfg.Source == V217 || r.m.cfg.Mutant == MutIssue944) {
 		// v2.1.7 free.c:250: _mi_segment_attempt_reclaim(mi_heap_get_default(), ...)
 		// initialises the default heap of a thread that never allocated or
 		// that already exited (mimalloc issue #944, fixed in v2.1.8)
@@ -1229,7 +1233,7 @@ func (r *run) freeLoadThreadID() {
 	case owner == model.NoThread && r.m.sc.ReclaimOnFree && r.reclaimHeapReady() && !r.reclaimCountTooHigh(sg.OS) && r.withinTarget():
 		t.Seg = uint8(g)
 		if sg.OS {
-			if r.m.cfg.Source == V217 {
+			if !r.m.osList() { // v2.1.7, or the os-reclaim-cas mutation
 				t.PC = pcOsCasTID
 			} else {
 				t.PC = pcOsTryLockFree

@@ -192,7 +192,7 @@ func (m *Sim) plan(s *model.State, i int) memPlan {
 			if m.cfg.Mutant != MutBugSubproc {
 				p.add(rmw(model.LocCount, accRelaxed))
 			}
-		} else if m.cfg.Source == V217 {
+		} else if !m.osList() {
 			p.add(rmw(model.LocCount, accRelaxed))
 		}
 	case pcSubproc:
@@ -227,7 +227,7 @@ func (m *Sim) plan(s *model.State, i int) memPlan {
 	case pcExNever:
 		p.add(useDelayed(t.CI, model.NeverDelayedFree, false))
 	case pcRcUse:
-		p.add(useDelayed(gidx(g, int(t.SI)), model.UseDelayedFree, true))
+		p.add(useDelayed(gidx(g, int(t.SI)), model.UseDelayedFree, m.cfg.Mutant != MutReclaimNeverDelayed))
 	case pcFANever:
 		p.add(useDelayed(gidx(int(t.FSeg), int(t.FSI)), model.NeverDelayedFree, false))
 	case pcRcHeap:

@@ -145,11 +145,21 @@ const (
 	// Hand-made defects for the path properties (not in scenarios.md):
 	MutBugScan   // a forced _mi_abandoned_collect tries one segment less than abandoned_count (scan-complete)
 	MutBugRetire // _mi_heap_collect_retired skips the highest retired bin (retired-page-expires)
+	// Real historical bugs (the zoo, zoo.go), each a mutation of a preset
+	// that has the fix:
+	MutIssue944            // ee92b337: a free after thread-done initialises a fresh heap and reclaims into it
+	MutForceAbandonUAF     // 7673aa25: mi_segment_force_abandon without dont_free: the drain frees the segment it walks
+	MutCursorSkipsFirstBit // 6e9b38ac: the abandoned-bitmap cursor starts at bit 1
+	MutOSReclaimCAS        // a04905c8: OS segments reclaimed on free by a CAS of thread_id, no locked list
+	MutOSListNotScanned    // 96b69d7e: the reclaim cursor never visits abandoned OS segments
+	MutReclaimNeverDelayed // 12ef2816: a reclaimed page keeps MI_NEVER_DELAYED_FREE
 	numMutants
 )
 
 var mutantNames = [...]string{MutNone: "none", MutBugA: "BUG_A", MutBugA1: "BUG_A1", MutBugB: "BUG_B",
-	MutBugC: "BUG_C", MutBugSubproc: "BUG_SUBPROC", MutBugScan: "BUG_SCAN", MutBugRetire: "BUG_RETIRE"}
+	MutBugC: "BUG_C", MutBugSubproc: "BUG_SUBPROC", MutBugScan: "BUG_SCAN", MutBugRetire: "BUG_RETIRE",
+	MutIssue944: "issue-944", MutForceAbandonUAF: "force-abandon-uaf", MutCursorSkipsFirstBit: "cursor-skips-first-bit",
+	MutOSReclaimCAS: "os-reclaim-cas", MutOSListNotScanned: "os-list-not-scanned", MutReclaimNeverDelayed: "reclaim-keeps-never-delayed"}
 
 func (m Mutant) String() string { return mutantNames[m] }
 

@@ -51,7 +51,9 @@ func (r *run) osListLen() uint8 {
 
 // osList reports whether this configuration keeps an OS abandoned list
 // (v2.3.0 and later).
-func (m *Sim) osList() bool { return m.sc.OSMemory && m.cfg.Source != V217 }
+func (m *Sim) osList() bool {
+	return m.sc.OSMemory && m.cfg.Source != V217 && m.cfg.Mutant != MutOSReclaimCAS
+}
 
 // KeepsOSList reports whether m's configuration keeps an OS abandoned list.
 func (m *Sim) KeepsOSList() bool { return m.osList() }
@@ -61,7 +63,7 @@ func (r *run) markAbandonedOS() {
 	t := r.t
 	g := int(t.Seg)
 	sg := &r.s.Segs[g]
-	if r.m.cfg.Source == V217 {
+	if !r.m.osList() {
 		// v2.1.7: arena.c: _mi_arena_segment_mark_abandoned: thread_id := 0
 		// (release) and count it; the segment is in no list.
 		r.assertHolder(g)

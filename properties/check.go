@@ -65,6 +65,9 @@ func (c *Checker) checkDelayed(s *model.State) *Violation {
 			if sg.ThreadID == 0 && p.Delayed != model.NeverDelayedFree {
 				return violation("delayed-mode-protocol", "page (segment %d, slice %d) of abandoned segment %d is not MI_NEVER_DELAYED_FREE (mode %d)", g, i, g, p.Delayed)
 			}
+			if sg.ThreadID != 0 && p.Heap != model.NoThread && p.Delayed == model.NeverDelayedFree && !c.m.Spin() && !c.m.NeverDelayedExempt(s, g, i) {
+				return violation("delayed-mode-protocol", "page (segment %d, slice %d) of segment %d owned by T%d is MI_NEVER_DELAYED_FREE: remote frees of its blocks never reach its heap's delayed list", g, i, g, sg.ThreadID)
+			}
 			if (p.HeapDelayed != 0 || p.Taken != 0) && p.Heap == 0 {
 				return violation("delayed-mode-protocol", "page (segment %d, slice %d) has blocks on a heap's delayed list but no heap", g, i)
 			}

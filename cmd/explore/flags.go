@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"mimcheck/allocsim"
+	"mimcheck/scenarios"
 	"mimcheck/sched"
 	"mimcheck/traces"
 )
@@ -40,6 +41,7 @@ type runFlags struct {
 	patch          string
 	lang           string
 	mutant         string
+	bug            string // --bug NAME: a zoo bug (mutant, preset, scenario, retention)
 	abstraction    string
 	publishCheck   string
 	retention      bool
@@ -109,11 +111,12 @@ Flags:
 func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&f.scenario, "scenario", f.scenario, "builtin scenario `S1|S2|S3`, or a scenario FILE")
+	fs.StringVar(&f.scenario, "scenario", f.scenario, "builtin scenario `S1|S2|S3`, a zoo scenario zoo:NAME, or a scenario FILE")
 	fs.StringVar(&f.source, "source", f.source, "mimalloc tag modelled: "+strings.Join(allocsim.Sources(), ", "))
 	fs.StringVar(&f.patch, "patch", f.patch, "patches applied: none or a comma list of A, B (the candidate patches) and C (mimcheck's proposed fix for finding 3: acq_rel CAS in mi_free_block_delayed_mt)")
 	fs.StringVar(&f.lang, "lang", f.lang, "language mode: "+strings.Join(allocsim.Langs(), ", "))
 	fs.StringVar(&f.mutant, "mutant", f.mutant, "seeded bug: none, "+strings.Join(allocsim.Mutants(), ", "))
+	fs.StringVar(&f.bug, "bug", f.bug, "a real historical bug of the zoo, re-introduced into the preset that has its fix: "+strings.Join(allocsim.ZooNames(), ", ")+" (sets --mutant, and --source, --scenario zoo:NAME and --retention unless given; explore list --zoo)")
 	fs.StringVar(&f.abstraction, "abstraction", f.abstraction, "abstraction: "+strings.Join(allocsim.Abstractions(), ", "))
 	fs.StringVar(&f.publishCheck, "publish-check", f.publishCheck, "form of no-access-after-publish: strict (any access after publishing) or harmful (go on; report only the damage)")
 	fs.BoolVar(&f.retention, "retention", f.retention, "also check the path properties scan-complete (a forced collect meets every segment that stays abandoned while it runs) and retired-page-expires (a retired page is freed within its retire budget of collects; no all-free page stays in FULL after a forced collect); they judge leaks and retention, not memory safety (--abstraction full)")
@@ -295,6 +298,14 @@ func (f runFlags) resolve() (*runConfig, error) {
 // builtin name (any case), or the path of a scenario file whose text is
 // embedded.
 func scenarioHeader(h *traces.Header, arg string, rounds int) error {
+	if name, ok := strings.CutPrefix(arg, "zoo:"); ok {
+		data, err := scenarios.ZooText(name)
+		if err != nil {
+			return usagef("unknown zoo scenario %q (want zoo: and one of %s)", arg, strings.Join(allocsim.ZooNames(), ", "))
+		}
+		h.ScenarioFile, h.ScenarioText = name+".scn", string(data)
+		return nil
+	}
 	for _, n := range allocsim.BuiltinScenarios() {
 		if strings.EqualFold(n, arg) {
 			h.Scenario = n
@@ -509,4 +520,38 @@ func memText(n int64) string {
 		return "none"
 	}
 	return formatSize(n)
+}
+
+// applyBug sets the flags a --bug implies: the zoo bug's mutant, and its
+// preset, scenario (zoo:NAME) and --retention unless given (set lists the
+// flags given on the command line). --bug with --mutant is an error.
+func (f *runFlags) applyBug(set map[string]bool) error {
+	if f.bug == "" {
+		return nil
+	}
+	z, err := allocsim.ZooBugNamed(f.bug)
+	if err != nil {
+		return usagef("--bug: %v", err)
+	}
+	if set["mutant"] {
+		return usagef("--bug %s: not with --mutant (the bug is its own mutation)", f.bug)
+	}
+	f.mutant = z.Mutant.String()
+	if !set["source"] {
+		f.source = z.Preset.String()
+	}
+	if !set["scenario"] {
+		f.scenario = "zoo:" + z.Name
+	}
+	if !set["retention"] {
+		f.retention = z.Retention
+	}
+	return nil
+}
+
+// setFlags returns the names of the flags given on fs's command line.
+func setFlags(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	return set
 }

@@ -132,6 +132,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if err := contradictions(fs, args, f); err != nil {
 		return fail(stderr, err)
 	}
+	if err := f.applyBug(setFlags(fs)); err != nil {
+		return fail(stderr, err)
+	}
 	c, err := f.resolve()
 	if err != nil {
 		return fail(stderr, err)
