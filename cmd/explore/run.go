@@ -48,6 +48,7 @@ Commands:
   conform  run the scenario on mimalloc's own C code under seeded schedules
   diff     two variants in lock-step: the shortest schedule that tells
            them apart, or that none does
+  power    every zoo and seeded bug: found / total, time to each
 
 Example:
   explore run --scenario S1 --mutant BUG_B
@@ -74,7 +75,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		}
 	}()
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "explore: missing command (want run, replay, show, minimize, list, matrix, conform or diff; see explore help)")
+		fmt.Fprintln(stderr, "explore: missing command (want run, replay, show, minimize, list, matrix, conform, diff or power; see explore help)")
 		return exitUsage
 	}
 	switch args[0] {
@@ -94,11 +95,13 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return cmdConform(args[1:], stdout, stderr)
 	case "diff":
 		return cmdDiff(args[1:], stdout, stderr)
+	case "power":
+		return cmdPower(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, mainUsage)
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "explore: unknown command %q (want run, replay, show, minimize, list, matrix, conform or diff)\n", args[0])
+	fmt.Fprintf(stderr, "explore: unknown command %q (want run, replay, show, minimize, list, matrix, conform, diff or power)\n", args[0])
 	return exitUsage
 }
 

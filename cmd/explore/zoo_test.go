@@ -57,3 +57,28 @@ func TestZoo(t *testing.T) {
 		}
 	}
 }
+
+// TestPower: explore power finds every zoo and seeded bug (found = total,
+// one entry per bug, each in well under a minute); --json is
+// byte-identical with --no-time; a bad flag is exit 2.
+func TestPower(t *testing.T) {
+	code, out, errs := explore(t, "power", "--no-clean", "--json", "--quiet", "--no-time")
+	var r powerReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != exitOK {
+		t.Fatalf("exit %d, %s %s", code, out, errs)
+	}
+	if r.Found != r.Total || r.Total != len(allocsim.Zoo)+15 || len(r.Entries) != r.Total {
+		t.Errorf("found %d / %d, %d entries", r.Found, r.Total, len(r.Entries))
+	}
+	for _, e := range r.Entries {
+		if !e.Found || e.Clean != "skipped" || e.Invariant == "" {
+			t.Errorf("entry %+v", e)
+		}
+	}
+	if _, again, _ := explore(t, "power", "--no-clean", "--json", "--quiet", "--no-time"); again != out {
+		t.Error("two runs differ")
+	}
+	if code, _, errs := explore(t, "power", "--timeout", "0s"); code != exitUsage || !strings.Contains(errs, "--timeout") {
+		t.Errorf("--timeout 0s: exit %d, %s", code, errs)
+	}
+}
