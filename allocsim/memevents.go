@@ -583,9 +583,9 @@ func plannedSeg(p *memPlan, g int) bool {
 // RaceDetail describes the data race recorded in fault f (FaultDataRace).
 func (m *Sim) RaceDetail(f model.Fault) string {
 	si := stepInfos[f.Slice]
-	return "data-race by thread T" + strconv.Itoa(int(f.Thread)) + " on " + model.LocName(int(f.Seg)) + ": t" + strconv.Itoa(int(f.Thread)-1) + " " + si.Label +
+	return "data-race by thread T" + strconv.Itoa(int(f.Thread)) + " on " + model.LocName(int(f.Seg)) + ": T" + strconv.Itoa(int(f.Thread)) + "'s " + si.Label +
 		" (" + model.KindName(f.Kind&0x0f) + ", " + si.Cite + ") is not ordered by happens-before with the last " +
-		model.KindName(f.Kind>>4) + " of t" + strconv.Itoa(int(f.Other)-1)
+		model.KindName(f.Kind>>4) + " of T" + strconv.Itoa(int(f.Other))
 }
 
 // Memory returns the memory model of m.
