@@ -8,10 +8,13 @@ PKGS := ./...
 build:
 	$(GO) build -o bin/explore ./cmd/explore
 
-## explore: the main job on the built-in default — reference scenarios for
-## v2.4.1 and v2.3.0, with and without patches A and B; prints a verdict table.
+## explore: the main job on the built-in default — the compare report on
+## patches A and B: the grid (S1, S2, S3 x v2.4.1, v2.3.0, v2.1.7 x none, A,
+## B, A+B x c11, msvc-c), the lock-step diffs of each patch (S1, S2 and
+## scenarios/retire-expire.scn) and explore power; writes out/report.md,
+## out/report.html and the README's generated verdict, prints the report.
 explore: build
-	./bin/explore matrix --out out
+	./bin/explore compare --diff-scenarios S1,S2,scenarios/retire-expire.scn --out out --readme README.md
 
 ## conform: mimalloc's C code against the model (README "Conformance"; needs
 ## gcc and the shared mimalloc sources; scripts/conform.sh): every conformance

@@ -105,25 +105,6 @@ func cmdDiff(args []string, stdout, stderr io.Writer) int {
 	if f.workers < 1 {
 		return fail(stderr, usagef("--workers %d: must be >= 1", f.workers))
 	}
-	var sides [2]*runConfig
-	for k, v := range pos {
-		vf, err := applyVariant(f, v)
-		if err != nil {
-			return fail(stderr, err)
-		}
-		c, err := vf.resolve()
-		if err != nil {
-			return fail(stderr, usagef("variant %q: %s", v, err.Error()))
-		}
-		if d.modes && c.hdr.NoMemory {
-			return fail(stderr, usagef("--modes: variant %q does not track races (spin abstraction or races=off)", v))
-		}
-		c.hdr.Comments = []string{" found by: " + diffCommand(f, d, pos), fmt.Sprintf(" side %c of the diff: variant %s", 'A'+k, v)}
-		sides[k] = c
-	}
-	if err := sameScenario(sides[0], sides[1]); err != nil {
-		return fail(stderr, err)
-	}
 	if err := checkOut(f.out); err != nil {
 		return fail(stderr, err)
 	}
@@ -131,73 +112,13 @@ func cmdDiff(args []string, stdout, stderr io.Writer) int {
 	if f.quiet {
 		diag = io.Discard
 	}
-	fmt.Fprintf(diag, "A: %s\nB: %s\n", sides[0].configLine(), sides[1].configLine())
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sctx := ctx
-	if f.timeout > 0 {
-		var cancel context.CancelFunc
-		sctx, cancel = context.WithTimeout(ctx, f.timeout)
-		defer cancel()
+	r, unsaved, err := diffVariants(ctx, f, d, pos, diag, stderr)
+	if err != nil {
+		return fail(stderr, err)
 	}
-	prod := traces.Product{A: sides[0].sys, B: sides[1].sys, Modes: d.modes, VerdictsOnly: d.verdictsOnly}
-	start := time.Now()
-	res := sched.BFS[traces.Pair](sctx, prod, sched.Limits{MaxDepth: f.maxDepth, MaxPreemptions: -1, MaxStates: f.maxStates}, sched.Options{Workers: f.workers})
-	elapsed := time.Since(start)
-	limit := res.LimitHit
-	if errors.Is(sctx.Err(), context.DeadlineExceeded) {
-		limit = renameLimit(limit, "cancelled", "timeout="+f.timeout.String())
-	}
-	r := diffReport{Schema: 1, Scenario: sides[0].hdr.ScenarioName(), A: pos[0], B: pos[1],
-		ConfigA: sides[0].configLine(), ConfigB: sides[1].configLine(),
-		Complete: res.Complete, Limit: limit, States: res.States, Transitions: res.Transitions,
-		ElapsedS: elapsed.Seconds()}
-	if f.noTime {
-		r.ElapsedS = 0
-	}
-	unsaved := false
-	if v := res.Violation; v != nil {
-		var dif *traces.Difference
-		if !errors.As(v.Err, &dif) {
-			return fail(stderr, fmt.Errorf("diff: the product search reported %v", v.Err))
-		}
-		r.Verdict = "distinguished"
-		r.What, r.Final = dif.What, dif.Final
-		r.Fields = strings.Fields(dif.Fields)
-		if dif.What != "state" {
-			r.Fields = []string{dif.Fields}
-		}
-		if dif.What == "modes" && len(v.Schedule) > 0 {
-			n := len(v.Schedule) - 1
-			sa, _, erra := sched.Replay[model.State](sides[0].sys, v.Schedule[:n])
-			sb, _, errb := sched.Replay[model.State](sides[1].sys, v.Schedule[:n])
-			if erra != nil || errb != nil {
-				return fail(stderr, fmt.Errorf("diff: replaying the distinguishing schedule: %v %v", erra, errb))
-			}
-			r.Fields = prod.ModesDiff(&sa, &sb, v.Schedule[n])
-		}
-		r.Schedule = v.Schedule
-		r.Labels = v.Labels
-		for k, c := range sides {
-			tr, err := traces.RecordSystem(c.sys, c.hdr, v.Schedule)
-			if err != nil {
-				return fail(stderr, fmt.Errorf("recording side %c: %w", 'A'+k, err))
-			}
-			data := traces.Format(tr)
-			name := fmt.Sprintf("diff--%s-%s--%c-%s", traceBase(&c.hdr), c.hdr.Source, 'A'+k, strings.NewReplacer(",", "_", "=", "-").Replace(pos[k]))
-			path, werr := saveTrace(f.out, name, data)
-			if werr != nil {
-				fmt.Fprintf(stderr, "explore: cannot write the trace of side %c: %s; the trace follows\n%s", 'A'+k, oneLine(werr.Error()), data)
-				unsaved = true
-			}
-			r.Traces = append(r.Traces, path)
-			r.Ends = append(r.Ends, endOf(tr))
-		}
-	} else {
-		r.Verdict = "identical"
-	}
-	fmt.Fprintf(diag, "done: %s in %s: %d pairs of states, %d transitions\n", r.Verdict, seconds(elapsed), res.States, res.Transitions)
+	res := r.res
 	if f.json {
 		if err := writeJSON(stdout, r); err != nil {
 			return fail(stderr, err)
@@ -215,6 +136,97 @@ func cmdDiff(args []string, stdout, stderr io.Writer) int {
 		return exitCancelled
 	}
 	return exitOK
+}
+
+// diffVariants runs the lock-step search of the variants pos[0] and pos[1]
+// over the shared flags f and writes one trace per side into f.out when a
+// schedule distinguishes them. unsaved: a trace could not be written (it
+// went to stderr).
+func diffVariants(ctx context.Context, f runFlags, d diffFlags, pos []string, diag, stderr io.Writer) (r *diffReport, unsaved bool, _ error) {
+	var sides [2]*runConfig
+	for k, v := range pos {
+		vf, err := applyVariant(f, v)
+		if err != nil {
+			return nil, false, err
+		}
+		c, err := vf.resolve()
+		if err != nil {
+			return nil, false, (usagef("variant %q: %s", v, err.Error()))
+		}
+		if d.modes && c.hdr.NoMemory {
+			return nil, false, (usagef("--modes: variant %q does not track races (spin abstraction or races=off)", v))
+		}
+		c.hdr.Comments = []string{" found by: " + diffCommand(f, d, pos), fmt.Sprintf(" side %c of the diff: variant %s", 'A'+k, v)}
+		sides[k] = c
+	}
+	if err := sameScenario(sides[0], sides[1]); err != nil {
+		return nil, false, err
+	}
+	fmt.Fprintf(diag, "A: %s\nB: %s\n", sides[0].configLine(), sides[1].configLine())
+
+	sctx := ctx
+	if f.timeout > 0 {
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+	}
+	prod := traces.Product{A: sides[0].sys, B: sides[1].sys, Modes: d.modes, VerdictsOnly: d.verdictsOnly}
+	start := time.Now()
+	res := sched.BFS[traces.Pair](sctx, prod, sched.Limits{MaxDepth: f.maxDepth, MaxPreemptions: -1, MaxStates: f.maxStates}, sched.Options{Workers: f.workers})
+	elapsed := time.Since(start)
+	limit := res.LimitHit
+	if errors.Is(sctx.Err(), context.DeadlineExceeded) {
+		limit = renameLimit(limit, "cancelled", "timeout="+f.timeout.String())
+	}
+	r = &diffReport{Schema: 1, res: res, Scenario: sides[0].hdr.ScenarioName(), A: pos[0], B: pos[1],
+		ConfigA: sides[0].configLine(), ConfigB: sides[1].configLine(),
+		Complete: res.Complete, Limit: limit, States: res.States, Transitions: res.Transitions,
+		ElapsedS: elapsed.Seconds()}
+	if f.noTime {
+		r.ElapsedS = 0
+	}
+	if v := res.Violation; v != nil {
+		var dif *traces.Difference
+		if !errors.As(v.Err, &dif) {
+			return nil, false, (fmt.Errorf("diff: the product search reported %v", v.Err))
+		}
+		r.Verdict = "distinguished"
+		r.What, r.Final = dif.What, dif.Final
+		r.Fields = strings.Fields(dif.Fields)
+		if dif.What != "state" {
+			r.Fields = []string{dif.Fields}
+		}
+		if dif.What == "modes" && len(v.Schedule) > 0 {
+			n := len(v.Schedule) - 1
+			sa, _, erra := sched.Replay[model.State](sides[0].sys, v.Schedule[:n])
+			sb, _, errb := sched.Replay[model.State](sides[1].sys, v.Schedule[:n])
+			if erra != nil || errb != nil {
+				return nil, false, (fmt.Errorf("diff: replaying the distinguishing schedule: %v %v", erra, errb))
+			}
+			r.Fields = prod.ModesDiff(&sa, &sb, v.Schedule[n])
+		}
+		r.Schedule = v.Schedule
+		r.Labels = v.Labels
+		for k, c := range sides {
+			tr, err := traces.RecordSystem(c.sys, c.hdr, v.Schedule)
+			if err != nil {
+				return nil, false, (fmt.Errorf("recording side %c: %w", 'A'+k, err))
+			}
+			data := traces.Format(tr)
+			name := fmt.Sprintf("diff--%s-%s--%c-%s", traceBase(&c.hdr), c.hdr.Source, 'A'+k, strings.NewReplacer(",", "_", "=", "-").Replace(pos[k]))
+			path, werr := saveTrace(f.out, name, data)
+			if werr != nil {
+				fmt.Fprintf(stderr, "explore: cannot write the trace of side %c: %s; the trace follows\n%s", 'A'+k, oneLine(werr.Error()), data)
+				unsaved = true
+			}
+			r.Traces = append(r.Traces, path)
+			r.Ends = append(r.Ends, endOf(tr))
+		}
+	} else {
+		r.Verdict = "identical"
+	}
+	fmt.Fprintf(diag, "done: %s in %s: %d pairs of states, %d transitions\n", r.Verdict, seconds(elapsed), res.States, res.Transitions)
+	return r, unsaved, nil
 }
 
 // applyVariant returns f with the variant v applied: a patch set (patches
@@ -335,6 +347,8 @@ type diffReport struct {
 	Labels      []string `json:"labels,omitempty"`
 	Traces      []string `json:"traces,omitempty"` // side A's, side B's
 	Ends        []string `json:"ends,omitempty"`   // how each side's trace ends
+
+	res sched.Result
 }
 
 func (r *diffReport) text(w io.Writer) {

@@ -49,6 +49,7 @@ Commands:
   diff     two variants in lock-step: the shortest schedule that tells
            them apart, or that none does
   power    every zoo and seeded bug: found / total, time to each
+  compare  the grid, the diffs and power in one report (report.md, .html)
 
 Example:
   explore run --scenario S1 --mutant BUG_B
@@ -75,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		}
 	}()
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "explore: missing command (want run, replay, show, minimize, list, matrix, conform, diff or power; see explore help)")
+		fmt.Fprintln(stderr, "explore: missing command (want run, replay, show, minimize, list, matrix, conform, diff, power or compare; see explore help)")
 		return exitUsage
 	}
 	switch args[0] {
@@ -97,11 +98,13 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return cmdDiff(args[1:], stdout, stderr)
 	case "power":
 		return cmdPower(args[1:], stdout, stderr)
+	case "compare":
+		return cmdCompare(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, mainUsage)
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "explore: unknown command %q (want run, replay, show, minimize, list, matrix, conform, diff or power)\n", args[0])
+	fmt.Fprintf(stderr, "explore: unknown command %q (want run, replay, show, minimize, list, matrix, conform, diff, power or compare)\n", args[0])
 	return exitUsage
 }
 
