@@ -310,9 +310,9 @@ type MemLocs struct {
 	// the first-access marks (which only bound what a weak load may read)
 	// cannot be observed.
 	LatestOnly bool
-	Weak    []int // weakly read locations (store histories)
-	Sync    []int // locations with a release clock only (RMW-only, locks)
-	Race    []int // locations with race shadows
+	Weak       []int // weakly read locations (store histories)
+	Sync       []int // locations with a release clock only (RMW-only, locks)
+	Race       []int // locations with race shadows
 }
 
 // NewMemLocs returns the locations used within d (all of them for a zero
