@@ -60,3 +60,30 @@ func TestCompare(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeVerdictCurrent: the README's generated verdict is what make
+// explore's compare writes now (run with the Makefile's flags).
+func TestReadmeVerdictCurrent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole default compare (about a minute)")
+	}
+	dir := t.TempDir()
+	readme := filepath.Join("..", "..", "README.md")
+	data, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyPath := filepath.Join(dir, "README.md")
+	os.WriteFile(copyPath, data, 0o644)
+	wd, _ := os.Getwd()
+	os.Chdir(filepath.Join("..", ".."))
+	defer os.Chdir(wd)
+	code, _, errs := explore(t, "compare", "--diff-scenarios", "S1,S2,scenarios/retire-expire.scn", "--out", dir, "--readme", copyPath, "--quiet")
+	if code != exitOK {
+		t.Fatalf("exit %d, %s", code, errs)
+	}
+	got, _ := os.ReadFile(copyPath)
+	if string(got) != string(data) {
+		t.Errorf("README.md's generated verdict is stale: run make explore")
+	}
+}
