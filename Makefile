@@ -10,11 +10,12 @@ build:
 
 ## explore: the main job on the built-in default — the compare report on
 ## patches A and B: the grid (S1, S2, S3 x v2.4.1, v2.3.0, v2.1.7 x none, A,
-## B, A+B x c11, msvc-c), the lock-step diffs of each patch (S1, S2 and
-## scenarios/retire-expire.scn) and explore power; writes out/report.md,
-## out/report.html and the README's generated verdict, prints the report.
+## B, A+B x c11, msvc-c), the lock-step diffs of each patch (S1, S2,
+## scenarios/retire-patch-b.scn and retire-expire.scn) and explore power;
+## writes out/report.md, out/report.html and the README's generated verdict,
+## prints the report.
 explore: build
-	./bin/explore compare --diff-scenarios S1,S2,scenarios/retire-expire.scn --out out --readme README.md
+	./bin/explore compare --diff-scenarios S1,S2,scenarios/retire-patch-b.scn,scenarios/retire-expire.scn --out out --readme README.md
 
 ## conform: mimalloc's C code against the model (README "Conformance"; needs
 ## gcc and the shared mimalloc sources; scripts/conform.sh): every conformance

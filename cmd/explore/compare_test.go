@@ -78,7 +78,7 @@ func TestReadmeVerdictCurrent(t *testing.T) {
 	wd, _ := os.Getwd()
 	os.Chdir(filepath.Join("..", ".."))
 	defer os.Chdir(wd)
-	code, _, errs := explore(t, "compare", "--diff-scenarios", "S1,S2,scenarios/retire-expire.scn", "--out", dir, "--readme", copyPath, "--quiet")
+	code, _, errs := explore(t, "compare", "--diff-scenarios", "S1,S2,scenarios/retire-patch-b.scn,scenarios/retire-expire.scn", "--out", dir, "--readme", copyPath, "--quiet")
 	if code != exitOK {
 		t.Fatalf("exit %d, %s", code, errs)
 	}

@@ -116,7 +116,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.StringVar(&f.patch, "patch", f.patch, "patches applied: none or a comma list of A, B (the candidate patches) and C (mimcheck's proposed fix for finding 3: acq_rel CAS in mi_free_block_delayed_mt)")
 	fs.StringVar(&f.lang, "lang", f.lang, "language mode: "+strings.Join(allocsim.Langs(), ", "))
 	fs.StringVar(&f.mutant, "mutant", f.mutant, "seeded bug: none, "+strings.Join(allocsim.Mutants(), ", "))
-	fs.StringVar(&f.bug, "bug", f.bug, "a real historical bug of the zoo, re-introduced into the preset that has its fix: "+strings.Join(allocsim.ZooNames(), ", ")+" (sets --mutant, and --source, --scenario zoo:NAME and --retention unless given; explore list --zoo)")
+	fs.StringVar(&f.bug, "bug", f.bug, "a real historical bug of the zoo, re-introduced into the preset that has its fix: "+strings.Join(allocsim.ZooNames(), ", ")+" (sets --mutant, and --source, --scenario zoo:NAME and --retention unless given; explore list shows each)")
 	fs.StringVar(&f.abstraction, "abstraction", f.abstraction, "abstraction: "+strings.Join(allocsim.Abstractions(), ", "))
 	fs.StringVar(&f.publishCheck, "publish-check", f.publishCheck, "form of no-access-after-publish: strict (any access after publishing) or harmful (go on; report only the damage)")
 	fs.BoolVar(&f.retention, "retention", f.retention, "also check the path properties scan-complete (a forced collect meets every segment that stays abandoned while it runs) and retired-page-expires (a retired page is freed within its retire budget of collects; no all-free page stays in FULL after a forced collect); they judge leaks and retention, not memory safety (--abstraction full)")

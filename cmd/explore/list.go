@@ -16,7 +16,7 @@ import (
 const listUsage = `usage: explore list [--scenario S1|S2|S3 [--rounds N]]
 
 Lists the scenarios, sources, patches, language modes, mutants,
-abstractions, strategies, invariants (with their spec letters) and step
+abstractions, strategies, the zoo of historical bugs (--bug), invariants (with their spec letters) and step
 labels (with their memory orders and the C functions they model). With
 --scenario it prints a built-in scenario's program instead, in the
 scenario file format (README, Scenario files).
@@ -57,7 +57,7 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	w := stdout
-	fmt.Fprintf(w, "scenarios:     %s (or a scenario FILE)\n", strings.Join(allocsim.BuiltinScenarios(), " "))
+	fmt.Fprintf(w, "scenarios:     %s, zoo:NAME (or a scenario FILE)\n", strings.Join(allocsim.BuiltinScenarios(), " "))
 	fmt.Fprintf(w, "sources:       %s\n", strings.Join(allocsim.Sources(), " "))
 	fmt.Fprintf(w, "patches:       none %s (combine with commas: A,B; C is mimcheck's proposed fix for README finding 3)\n", strings.Join(allocsim.PatchNames(), " "))
 	fmt.Fprintf(w, "langs:         %s\n", strings.Join(allocsim.Langs(), " "))
@@ -66,6 +66,15 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(w, "abstractions:  %s\n", strings.Join(allocsim.Abstractions(), " "))
 	fmt.Fprintf(w, "strategies:    %s\n", strings.Join(traces.Strategies, " "))
 	fmt.Fprintf(w, "model-rev:     %d\n", traces.ModelRev)
+
+	fmt.Fprintf(w, "\nzoo (--bug NAME: a real historical bug re-introduced into the preset with its fix):\n")
+	for _, z := range allocsim.Zoo {
+		ret := ""
+		if z.Retention {
+			ret = ", --retention"
+		}
+		fmt.Fprintf(w, "  %-28s fix %s (%s), on %s%s, reports %s: %s\n", z.Name, z.Fix, z.Released, z.Preset, ret, z.Invariant, z.What)
+	}
 
 	fmt.Fprintf(w, "\ninvariants:\n")
 	wn, ws := 0, 0
