@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"html"
@@ -94,16 +93,9 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.out, "out", f.out, "directory for report.md, report.html and the traces")
 	fs.BoolVar(&f.noTime, "no-time", f.noTime, "leave out times, for byte-identical reports")
 	fs.BoolVar(&f.quiet, "quiet", f.quiet, "print nothing on stderr but errors")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, errHelp) {
-		printUsage(stdout, compareUsage, fs)
-		return exitOK
-	}
-	if err != nil {
-		return fail(stderr, err)
-	}
-	if len(pos) > 0 {
-		return fail(stderr, usagef("compare: unexpected argument %q", pos[0]))
+	_, code, done := parseCommand(fs, args, "compare", compareUsage, true, stdout, stderr)
+	if done {
+		return code
 	}
 	switch {
 	case f.format != "text" && f.format != "md" && f.format != "html":

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -120,16 +119,9 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.maxSteps, "max-steps", 5000, "model steps per --follow run")
 	fs.IntVar(&f.workers, "workers", f.workers, "runs in parallel (each its own harness process; a run mostly waits for the C code, so more workers than cores pay); the output does not depend on it: runs are reported in seed order")
 	fs.Var(&f.miOptions, "mi-option", "a mimalloc option of the C run, NAME=VALUE (repeatable): "+strings.Join(miOptionNames, ", ")+"; not modelled")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, errHelp) {
-		printUsage(stdout, conformUsage, fs)
-		return exitOK
-	}
-	if err != nil {
-		return fail(stderr, err)
-	}
-	if len(pos) > 0 {
-		return fail(stderr, usagef("conform: unexpected argument %q", pos[0]))
+	_, code, done := parseCommand(fs, args, "conform", conformUsage, true, stdout, stderr)
+	if done {
+		return code
 	}
 	switch {
 	case f.scenario == "":

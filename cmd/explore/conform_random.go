@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -66,13 +65,9 @@ func cmdConformRandom(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&workers, "workers", workers, "runs in parallel (each its own harness process); the result does not depend on it")
 	fs.BoolVar(&quiet, "quiet", false, "print nothing on stderr but errors")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object on stdout instead of the text")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, errHelp) {
-		printUsage(stdout, conformRandomUsage, fs)
-		return exitOK
-	}
-	if err != nil {
-		return fail(stderr, err)
+	pos, code, done := parseCommand(fs, args, "", conformRandomUsage, false, stdout, stderr)
+	if done {
+		return code
 	}
 	switch {
 	case len(pos) > 0:

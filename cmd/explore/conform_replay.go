@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,13 +40,9 @@ func cmdConformReplay(args []string, stdout, stderr io.Writer) int {
 	var opts miOptionList
 	fs.Var(&opts, "mi-option", "a mimalloc option of the C run, NAME=VALUE (repeatable)")
 	asJSON := fs.Bool("json", false, "print one JSON object on stdout instead of the text")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, errHelp) {
-		printUsage(stdout, conformReplayUsage, fs)
-		return exitOK
-	}
-	if err != nil {
-		return fail(stderr, err)
+	pos, code, done := parseCommand(fs, args, "", conformReplayUsage, false, stdout, stderr)
+	if done {
+		return code
 	}
 	if len(pos) != 1 {
 		return fail(stderr, usagef("conform replay wants exactly one trace FILE, got %d arguments", len(pos)))

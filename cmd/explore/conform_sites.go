@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,16 +37,9 @@ func cmdConformSites(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cache, "cache", "", "build directory (default: the user cache directory, mimcheck/conform)")
 	fs.StringVar(&glob, "scenarios", "scenarios/conform/*.scn", "the scenario files (a glob)")
 	fs.IntVar(&runs, "runs", runs, "follow runs per scenario (seeds 1..N)")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, errHelp) {
-		printUsage(stdout, conformSitesUsage, fs)
-		return exitOK
-	}
-	if err != nil {
-		return fail(stderr, err)
-	}
-	if len(pos) > 0 {
-		return fail(stderr, usagef("conform sites: unexpected argument %q", pos[0]))
+	_, code, done := parseCommand(fs, args, "conform sites", conformSitesUsage, true, stdout, stderr)
+	if done {
+		return code
 	}
 	if runs < 1 {
 		return fail(stderr, usagef("--runs %d: must be >= 1", runs))

@@ -85,13 +85,9 @@ func cmdDiff(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.json, "json", f.json, "print one JSON object on stdout instead of the text report")
 	fs.BoolVar(&f.quiet, "quiet", f.quiet, "print nothing on stderr but errors")
 	fs.BoolVar(&f.noTime, "no-time", f.noTime, "report elapsed_s as 0 in --json, for byte-identical output")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, errHelp) {
-		printUsage(stdout, diffUsage, fs)
-		return exitOK
-	}
-	if err != nil {
-		return fail(stderr, err)
+	pos, code, done := parseCommand(fs, args, "", diffUsage, false, stdout, stderr)
+	if done {
+		return code
 	}
 	if len(pos) != 2 {
 		return fail(stderr, usagef("diff: want two variants (VARIANT_A VARIANT_B), got %d argument(s)", len(pos)))

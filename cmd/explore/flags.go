@@ -555,3 +555,21 @@ func setFlags(fs *flag.FlagSet) map[string]bool {
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	return set
 }
+
+// parseCommand parses a subcommand's args with fs. On -h it prints usage
+// and the command ends with exit 0; a bad flag ends it with exit 2, as
+// does a positional argument when none is taken (noArgs; name prefixes
+// the error). done says the command ended, with code.
+func parseCommand(fs *flag.FlagSet, args []string, name, usage string, noArgs bool, stdout, stderr io.Writer) (pos []string, code int, done bool) {
+	pos, err := parseArgs(fs, args)
+	switch {
+	case errors.Is(err, errHelp):
+		printUsage(stdout, usage, fs)
+		return nil, exitOK, true
+	case err != nil:
+		return nil, fail(stderr, err), true
+	case noArgs && len(pos) > 0:
+		return nil, fail(stderr, usagef("%s: unexpected argument %q", name, pos[0])), true
+	}
+	return pos, 0, false
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,16 +33,9 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	scen := fs.String("scenario", "", "print this built-in scenario's program: S1, S2 or S3")
 	rounds := fs.Int("rounds", 12, "warm-up rounds of S3 (0..20)")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, errHelp) {
-		printUsage(stdout, listUsage, fs)
-		return exitOK
-	}
-	if err != nil {
-		return fail(stderr, err)
-	}
-	if len(pos) > 0 {
-		return fail(stderr, usagef("list: unexpected argument %q", pos[0]))
+	_, code, done := parseCommand(fs, args, "list", listUsage, true, stdout, stderr)
+	if done {
+		return code
 	}
 	if *scen != "" {
 		if !strings.EqualFold(*scen, "S3") && *rounds != 12 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -102,16 +101,9 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.workers, "workers", f.workers, "runs executed in parallel")
 	fs.BoolVar(&f.noTime, "no-time", f.noTime, "leave out the time column, for byte-identical output")
 	fs.BoolVar(&f.quiet, "quiet", f.quiet, "print nothing on stderr but errors")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, errHelp) {
-		printUsage(stdout, matrixUsage, fs)
-		return exitOK
-	}
-	if err != nil {
-		return fail(stderr, err)
-	}
-	if len(pos) > 0 {
-		return fail(stderr, usagef("matrix: unexpected argument %q", pos[0]))
+	_, code, done := parseCommand(fs, args, "matrix", matrixUsage, true, stdout, stderr)
+	if done {
+		return code
 	}
 	if f.workers < 1 {
 		return fail(stderr, usagef("--workers %d: must be >= 1", f.workers))
@@ -134,7 +126,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	runRows(ctx, rows, f, diag)
 
-	code := exitOK
+	code = exitOK
 	for _, r := range rows {
 		switch {
 		case r.err != nil:

@@ -31,13 +31,9 @@ func cmdMinimize(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("minimize", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	out := fs.String("out", "", "the file to write the shorter trace to (must not exist)")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, errHelp) {
-		printUsage(stdout, minimizeUsage, fs)
-		return exitOK
-	}
-	if err != nil {
-		return fail(stderr, err)
+	pos, code, done := parseCommand(fs, args, "", minimizeUsage, false, stdout, stderr)
+	if done {
+		return code
 	}
 	switch {
 	case len(pos) != 1:

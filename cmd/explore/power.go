@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -110,16 +109,9 @@ func cmdPower(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&timeout, "timeout", timeout, "time limit of each search (a bug not found within it counts as not found)")
 	fs.BoolVar(&quiet, "quiet", false, "print nothing on stderr but errors")
 	fs.BoolVar(&noTime, "no-time", false, "report times as 0, for byte-identical output")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, errHelp) {
-		printUsage(stdout, powerUsage, fs)
-		return exitOK
-	}
-	if err != nil {
-		return fail(stderr, err)
-	}
-	if len(pos) > 0 {
-		return fail(stderr, usagef("power: unexpected argument %q", pos[0]))
+	_, code, done := parseCommand(fs, args, "power", powerUsage, true, stdout, stderr)
+	if done {
+		return code
 	}
 	if timeout <= 0 {
 		return fail(stderr, usagef("--timeout %s: must be > 0", timeout))

@@ -68,13 +68,9 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&v.lang, "lang", "", "re-run the schedule under another language mode")
 	fs.StringVar(&v.memory, "memory", "", "re-run the schedule under another memory model")
 	fs.DurationVar(&v.search, "search-timeout", 30*time.Second, "cross-variant replay: time for the bounded search from the common prefix when the schedule diverges")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, errHelp) {
-		printUsage(stdout, replayUsage, fs)
-		return exitOK
-	}
-	if err != nil {
-		return fail(stderr, err)
+	pos, code, done := parseCommand(fs, args, "", replayUsage, false, stdout, stderr)
+	if done {
+		return code
 	}
 	if len(pos) != 1 {
 		return fail(stderr, usagef("replay wants exactly one trace FILE, got %d arguments", len(pos)))

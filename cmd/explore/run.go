@@ -124,16 +124,9 @@ func fail(stderr io.Writer, err error) int {
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	f := defaultRunFlags()
 	fs := newRunFlagSet(&f)
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, errHelp) {
-		printUsage(stdout, runUsage, fs)
-		return exitOK
-	}
-	if err != nil {
-		return fail(stderr, err)
-	}
-	if len(pos) > 0 {
-		return fail(stderr, usagef("run: unexpected argument %q", pos[0]))
+	_, code, done := parseCommand(fs, args, "run", runUsage, true, stdout, stderr)
+	if done {
+		return code
 	}
 	if err := contradictions(fs, args, f); err != nil {
 		return fail(stderr, err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,13 +45,9 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("show", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	format := fs.String("format", "text", "text, html or mermaid")
-	pos, err := parseArgs(fs, args)
-	if errors.Is(err, errHelp) {
-		printUsage(stdout, showUsage, fs)
-		return exitOK
-	}
-	if err != nil {
-		return fail(stderr, err)
+	pos, code, done := parseCommand(fs, args, "", showUsage, false, stdout, stderr)
+	if done {
+		return code
 	}
 	if len(pos) != 1 {
 		return fail(stderr, usagef("show wants exactly one TRACE, got %d arguments", len(pos)))
