@@ -34,10 +34,14 @@ const (
 	Release Flavour = "release" // -O1 -DNDEBUG (MI_DEBUG 0)
 	Debug   Flavour = "debug"   // MI_DEBUG=3: mimalloc's own internal assertions, which abort
 	ASan    Flavour = "asan"    // -fsanitize=address with MI_TRACK_ASAN=1
+	// Stats is the release build with statistics (-DMI_STAT=1): the build
+	// of a scenario with "option stats" (mi_stat_free then calls
+	// mi_heap_get_default), and only of such a scenario (FlavourFits).
+	Stats Flavour = "stats"
 )
 
 // Flavours lists the flavours.
-var Flavours = []Flavour{Release, Debug, ASan}
+var Flavours = []Flavour{Release, Debug, ASan, Stats}
 
 // ParseFlavour parses a --flavour value.
 func ParseFlavour(s string) (Flavour, error) {
@@ -46,7 +50,7 @@ func ParseFlavour(s string) (Flavour, error) {
 			return f, nil
 		}
 	}
-	return "", fmt.Errorf("unknown flavour %q (want release, debug or asan)", s)
+	return "", fmt.Errorf("unknown flavour %q (want release, debug, asan or stats)", s)
 }
 
 // SegmentShift is the MI_SEGMENT_SHIFT of the build: 64 slices of 64 KiB
@@ -255,6 +259,8 @@ func Build(src string, flavour Flavour, cacheDir string) (string, error) {
 		args = append(args, "-DNDEBUG")
 	case Debug:
 		args = append(args, "-DMI_DEBUG=3")
+	case Stats:
+		args = append(args, "-DNDEBUG", "-DMI_STAT=1")
 	case ASan:
 		args = append(args, "-DNDEBUG", "-fsanitize=address", "-fno-omit-frame-pointer", "-DMI_TRACK_ASAN=1")
 	}

@@ -29,8 +29,6 @@ import (
 //     would need 32 KiB blocks, which mimalloc puts on 512 KiB medium pages).
 func Config(sc *allocsim.Scenario, src allocsim.Source) ([]string, error) {
 	switch {
-	case sc.Stats:
-		return nil, fmt.Errorf("scenario %s: option stats needs a MI_STAT build, which the harness does not make yet", sc.Name)
 	case sc.RetireCycles != 0 && sc.RetireCycles != 16:
 		return nil, fmt.Errorf("scenario %s: option retire-cycles=%d needs a build with another MI_RETIRE_CYCLES, which the harness does not make yet", sc.Name, sc.RetireCycles)
 	case sc.TargetSegments != 0 && src == allocsim.V217:
@@ -123,4 +121,19 @@ func WithOptions(cfg, opts []string) []string {
 	out := append([]string{}, cfg[:k]...)
 	out = append(out, opts...)
 	return append(out, cfg[k:]...)
+}
+
+// FlavourFits reports whether the build flavour fl runs scenario sc as
+// the model does: a scenario with "option stats" needs the statistics
+// build (stats; debug builds have statistics too, MI_STAT 2), and the
+// stats build runs only such a scenario (without the option the model's
+// mi_stat_free initialises no heap).
+func FlavourFits(sc *allocsim.Scenario, fl Flavour) error {
+	switch {
+	case sc.Stats && fl != Stats && fl != Debug:
+		return fmt.Errorf("scenario %s has option stats: run it with --flavour stats (a release build with MI_STAT=1), not %s", sc.Name, fl)
+	case !sc.Stats && fl == Stats:
+		return fmt.Errorf("--flavour stats: scenario %s has no option stats (the model then keeps mi_stat_free out)", sc.Name)
+	}
+	return nil
 }

@@ -107,7 +107,7 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.scenario, "scenario", "", "scenario FILE (its classes must map onto mimalloc's, see the README)")
 	fs.StringVar(&f.source, "source", f.source, "mimalloc tag: "+strings.Join(allocsim.Sources(), ", "))
 	fs.StringVar(&f.mimalloc, "mimalloc", "", "a mimalloc checkout at that tag (default: ../shared/third_party/mimalloc/TAG beside the repository)")
-	fs.StringVar(&f.flavours, "flavour", f.flavours, "comma list of builds: release, debug (MI_DEBUG=3: mimalloc's own assertions), asan (AddressSanitizer)")
+	fs.StringVar(&f.flavours, "flavour", f.flavours, "comma list of builds: release, debug (MI_DEBUG=3: mimalloc's own assertions), asan (AddressSanitizer), stats (release with MI_STAT=1: for, and only for, a scenario with option stats, whose default it is)")
 	fs.IntVar(&f.runs, "runs", f.runs, "runs per flavour (seeds --seed, --seed+1, ...)")
 	fs.Uint64Var(&f.seed, "seed", f.seed, "first seed")
 	fs.IntVar(&f.maxPoints, "max-points", f.maxPoints, "scheduling points after which a run counts as not ending")
@@ -160,6 +160,14 @@ func cmdConform(args []string, stdout, stderr io.Writer) int {
 	cfg, err := conform.Config(sc, src)
 	if err != nil {
 		return fail(stderr, usagef("%v", err))
+	}
+	if sc.Stats && f.flavours == "release,debug,asan" { // the default: a statistics build instead
+		f.flavours, flavours = string(conform.Stats), []conform.Flavour{conform.Stats}
+	}
+	for _, fl := range flavours {
+		if err := conform.FlavourFits(sc, fl); err != nil {
+			return fail(stderr, usagef("%v", err))
+		}
 	}
 	cfg = conform.WithOptions(cfg, f.miOptions)
 	dir, err := conformSources(f.mimalloc, f.source)

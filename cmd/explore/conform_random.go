@@ -105,7 +105,11 @@ func cmdConformRandom(args []string, stdout, stderr io.Writer) int {
 	if _, err := conform.Config(sc, src); err != nil {
 		return fail(stderr, usagef("%v", err))
 	}
-	bin, err := conformBuild(mimalloc, cache, source, conform.Release)
+	fl := conform.Release
+	if sc.Stats { // the statistics build (see conform.FlavourFits)
+		fl = conform.Stats
+	}
+	bin, err := conformBuild(mimalloc, cache, source, fl)
 	if err != nil {
 		return fail(stderr, err)
 	}

@@ -34,7 +34,7 @@ Flags:
 func cmdConformReplay(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("conform replay", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	flavour := fs.String("flavour", "debug", "build: release, debug or asan")
+	flavour := fs.String("flavour", "debug", "build: release, debug, asan, or stats (release with MI_STAT=1, for a scenario with option stats)")
 	dir := fs.String("mimalloc", "", "a mimalloc checkout at the trace's tag (default: the shared copy)")
 	cache := fs.String("cache", "", "build directory (default: the user cache directory, mimcheck/conform)")
 	var opts miOptionList
@@ -60,6 +60,9 @@ func cmdConformReplay(args []string, stdout, stderr io.Writer) int {
 	}
 	sc, err := tr.LoadScenario()
 	if err != nil {
+		return fail(stderr, usagef("trace %s: %v", pos[0], err))
+	}
+	if err := conform.FlavourFits(sc, fl); err != nil {
 		return fail(stderr, usagef("trace %s: %v", pos[0], err))
 	}
 	bin, err := conformBuild(*dir, *cache, tr.Source.String(), fl)

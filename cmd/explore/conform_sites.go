@@ -69,8 +69,8 @@ func cmdConformSites(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(stderr, scenarioErr(file, err))
 		}
-		if _, err := conform.Config(sc, src); err != nil {
-			continue // no C counterpart at this tag
+		if _, err := conform.Config(sc, src); err != nil || conform.FlavourFits(sc, conform.Release) != nil {
+			continue // no C counterpart at this tag, or not in a release build
 		}
 		used = append(used, filepath.Base(file))
 		for seed := uint64(1); seed <= uint64(runs); seed++ {

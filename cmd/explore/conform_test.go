@@ -201,7 +201,11 @@ func TestCorpusOnC(t *testing.T) {
 			continue
 		}
 		src := needC(t, tr.Source.String())
-		code, out, errs := explore(t, "conform", "replay", "--mimalloc", src, "--cache", cache, "--flavour", "release", "--json", f)
+		flavour := "release"
+		if sc, err := tr.LoadScenario(); err == nil && sc.Stats {
+			flavour = "stats" // a statistics build (finding 8)
+		}
+		code, out, errs := explore(t, "conform", "replay", "--mimalloc", src, "--cache", cache, "--flavour", flavour, "--json", f)
 		var j jsonConformReplay
 		if err := json.Unmarshal([]byte(out), &j); err != nil || code != exitOK || (j.Verdict != "reproduced" && j.Verdict != "conforms") {
 			t.Errorf("%s: exit %d, %s\n%s", filepath.Base(f), code, out, errs)
