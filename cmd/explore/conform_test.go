@@ -218,3 +218,27 @@ func TestCorpusOnC(t *testing.T) {
 		t.Errorf("%d corpus traces replay on C, want findings 1 and 2 at least", onC)
 	}
 }
+
+// TestFinding8OnC: finding 8 (the issue #944 fix bypassed in a statistics
+// build) replays on mimalloc's C code built with MI_STAT=1: the C code
+// follows every step and ends in the model's state ("reproduced"); the same trace is
+// refused with a build without statistics (exit 2, one line), and the
+// stats build is refused for a scenario without option stats.
+func TestFinding8OnC(t *testing.T) {
+	src := needC(t, "v2.4.1")
+	cache := t.TempDir()
+	trace := filepath.Join("..", "..", "traces", "testdata", "quiescent-clean--after-exit-stats-none.trace")
+	code, out, errs := explore(t, "conform", "replay", "--mimalloc", src, "--cache", cache, "--flavour", "stats", "--json", trace)
+	var j jsonConformReplay
+	if err := json.Unmarshal([]byte(out), &j); err != nil || code != exitOK || j.Verdict != "reproduced" || j.Through != 31 || j.ModelState != j.CState {
+		t.Fatalf("exit %d, %s %s", code, out, errs)
+	}
+	code, _, errs = explore(t, "conform", "replay", "--mimalloc", src, "--cache", cache, "--flavour", "release", trace)
+	if code != exitUsage || !strings.Contains(errs, "run it with --flavour stats") || strings.Count(errs, "\n") != 1 {
+		t.Errorf("release build: exit %d, %q", code, errs)
+	}
+	other := filepath.Join("..", "..", "traces", "testdata", "quiescent-clean--conform-after-exit-v2.1.7.trace")
+	if code, _, errs := explore(t, "conform", "replay", "--mimalloc", src, "--cache", cache, "--flavour", "stats", other); code != exitUsage || !strings.Contains(errs, "has no option stats") {
+		t.Errorf("stats build without option stats: exit %d, %q", code, errs)
+	}
+}
