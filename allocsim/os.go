@@ -190,8 +190,10 @@ func (r *run) osCursorNext() {
 	t.PC = pcOsLockPop
 }
 
-// osVisitLock try-locks abandoned_os_visit_lock (the cursor is not
-// visit_all here); failing ends the cursor.
+// osVisitLock takes abandoned_os_visit_lock: a forced collect's cursor
+// (visit_all: _mi_abandoned_collect(force) initialises it blocking,
+// segment.c:1398) waits for it (the step is disabled while another thread
+// holds it); any other cursor try-locks it, and failing ends the cursor.
 // v2.4.1: arena-abandon.c: mi_arena_segment_clear_abandoned_next_list.
 func (r *run) osVisitLock() {
 	t := r.t
@@ -236,4 +238,12 @@ func (r *run) osUnlockPop() {
 	t.Flags = 0
 	t.SI = r.slice(g, 0).SliceCount
 	t.PC = pcCheckFree
+}
+
+// visitAll reports whether thread t's cursor visits all abandoned segments
+// (blocking on the OS visit lock): the cursor of _mi_abandoned_collect with
+// force, i.e. of mi_heap_collect(heap, true). mi_segment_try_reclaim's
+// cursor and the collect of a normal or abandoning heap collect do not.
+func visitAll(t *model.Thread) bool {
+	return t.Mode != modeTryReclaim && t.Coll&collKind == collForce
 }

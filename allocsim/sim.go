@@ -195,6 +195,8 @@ func (m *Sim) enabled(s *model.State, i int) bool {
 		return s.Slices[t.FSeg][t.FSI].Delayed != model.DelayedFreeing
 	case pcOsLockMark, pcOsLockPop: // blocking acquire of abandoned_os_lock
 		return s.OSListLocked == 0
+	case pcOsVisitLock: // a forced collect's cursor (visit_all) blocks on abandoned_os_visit_lock
+		return !visitAll(t) || s.OSVisitLocked == 0
 	}
 	return true
 }

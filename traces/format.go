@@ -19,7 +19,7 @@ const FormatVersion = 2
 // trace ("model rev=2"). Bump it whenever the granularity or the meaning of
 // a step changes, so that old traces are reported as stale ([ErrStale])
 // instead of diverging in confusing ways.
-const ModelRev = 4
+const ModelRev = 5
 
 // Strategy names accepted in the "strategy" header line.
 const (
