@@ -91,7 +91,7 @@ const (
 	pcOsTryLockFree                   // reclaim-on-free (OS, v2.3.0+): try-lock, unlink, thread_id := t
 	pcOsUnlockFree                    // reclaim-on-free (OS, v2.3.0+): release abandoned_os_lock
 	pcOsCasTID                        // reclaim-on-free (OS, v2.1.7): CAS thread_id 0 -> t
-	pcOsVisitLock                     // cursor (OS, v2.3.0+): try-lock abandoned_os_visit_lock
+	pcOsVisitLock                     // cursor (OS, v2.3.0+): abandoned_os_visit_lock (try-lock; blocking for a forced collect)
 	pcOsLockPop                       // cursor (OS, v2.3.0+): lock abandoned_os_lock, pop the head
 	pcOsUnlockPop                     // cursor (OS, v2.3.0+): release abandoned_os_lock
 	pcOsVisitUnlock                   // cursor done (OS, v2.3.0+): release abandoned_os_visit_lock
