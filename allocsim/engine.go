@@ -451,7 +451,11 @@ func (r *run) shared() string {
 		r.osUnlockPop()
 	case pcOsVisitUnlock:
 		s.OSVisitLocked = 0
-		t.PC = pcCursorEnd
+		if t.Cont == pcReclaimedFor { // the cursor found its segment: on to use it
+			t.PC, t.Cont = pcReclaimedFor, 0
+		} else {
+			t.PC = pcCursorEnd
+		}
 	case pcSend:
 		op := r.op()
 		h := t.Regs[op.A]
@@ -921,6 +925,15 @@ func (r *run) checkFreeDone() {
 // reclaimedFor: mi_segment_reclaim_or_alloc's use of the reclaimed segment.
 func (r *run) reclaimedFor() {
 	t := r.t
+	if r.s.OSVisitLocked == uint8(r.tid) {
+		// mi_segment_try_reclaim breaks out of its loop with the segment and
+		// runs _mi_arena_field_cursor_done, which releases the OS visit
+		// lock, before mi_segment_reclaim_or_alloc uses the segment
+		// (v2.4.1 segment.c:1354-1391; fixed upstream by 96b69d7e)
+		t.Cont = pcReclaimedFor
+		t.PC = pcOsVisitUnlock
+		return
+	}
 	f := t.Flags
 	t.Mode, t.CI, t.Tries, t.Word, t.Flags, t.Seg = 0, 0, 0, 0, 0, 0
 	switch {
