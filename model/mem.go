@@ -350,10 +350,13 @@ func (m *Mem) Normalize(live uint8, threads int) { m.NormalizeLocs(live, AllMemL
 //   - forgets what finished threads know (their clock and views),
 //   - clears every epoch that every other live thread already knows (it
 //     can no longer be part of a race),
-//   - drops the stores no live thread can read any more, and the
-//     first-access marks every live thread already knows,
-//   - renames the clock values of each entry u to 1, 2, ... in order
-//     (0 stays 0), so that only the order of the events is kept.
+//   - clears the release-clock entries every live thread already knows
+//     (joining them changes no clock),
+//   - drops the stores no live thread can read any more (with
+//     ml.LatestOnly all but the latest, and every first-access mark), and
+//     the first-access marks every live thread already knows,
+//   - renames the clock values of each entry u by rename: their order
+//     against u's thresholds is all that is kept.
 func (m *Mem) NormalizeLocs(live uint8, ml *MemLocs) {
 	threads := ml.Threads
 	for t := 0; t < MaxThreads; t++ {
@@ -544,11 +547,9 @@ func (m *Mem) rename(ml *MemLocs) {
 		n := uint8(0)
 		x := 1
 		for k := 0; k < 4; k++ {
-			t := thr[u][k]
-			v := val[u][k] | t
+			v := val[u][k] | thr[u][k] // the values in use (thresholds are among them)
 			if k == 0 {
-				t &^= 1
-				v &^= 1
+				v &^= 1 // 0 stays 0
 			}
 			for v != 0 {
 				b := bits.TrailingZeros64(v)
@@ -561,7 +562,6 @@ func (m *Mem) rename(ml *MemLocs) {
 				}
 				to[u][k*64+b] = n
 			}
-			_ = t
 		}
 	}
 	for u := 0; u < threads; u++ {

@@ -467,7 +467,7 @@ func (c *compareReport) gridSection() reportSection {
 	head = append(head, "violation", "reproduce")
 	s.table = [][]string{head}
 	for _, r := range c.rows {
-		repro := "`" + strings.Replace(r.cfg.command(), "explore run", "explore run", 1) + "`"
+		repro := "`" + r.cfg.command() + "`"
 		if v := r.out.viol; v != nil && v.path != "" {
 			repro = "`explore replay " + v.path + "`"
 		}

@@ -147,10 +147,10 @@ func diffVariants(ctx context.Context, f runFlags, d diffFlags, pos []string, di
 		}
 		c, err := vf.resolve()
 		if err != nil {
-			return nil, false, (usagef("variant %q: %s", v, err.Error()))
+			return nil, false, usagef("variant %q: %s", v, err.Error())
 		}
 		if d.modes && c.hdr.NoMemory {
-			return nil, false, (usagef("--modes: variant %q does not track races (spin abstraction or races=off)", v))
+			return nil, false, usagef("--modes: variant %q does not track races (spin abstraction or races=off)", v)
 		}
 		c.hdr.Comments = []string{" found by: " + diffCommand(f, d, pos), fmt.Sprintf(" side %c of the diff: variant %s", 'A'+k, v)}
 		sides[k] = c
@@ -184,7 +184,7 @@ func diffVariants(ctx context.Context, f runFlags, d diffFlags, pos []string, di
 	if v := res.Violation; v != nil {
 		var dif *traces.Difference
 		if !errors.As(v.Err, &dif) {
-			return nil, false, (fmt.Errorf("diff: the product search reported %v", v.Err))
+			return nil, false, fmt.Errorf("diff: the product search reported %v", v.Err)
 		}
 		r.Verdict = "distinguished"
 		r.What, r.Final = dif.What, dif.Final
@@ -197,7 +197,7 @@ func diffVariants(ctx context.Context, f runFlags, d diffFlags, pos []string, di
 			sa, _, erra := sched.Replay[model.State](sides[0].sys, v.Schedule[:n])
 			sb, _, errb := sched.Replay[model.State](sides[1].sys, v.Schedule[:n])
 			if erra != nil || errb != nil {
-				return nil, false, (fmt.Errorf("diff: replaying the distinguishing schedule: %v %v", erra, errb))
+				return nil, false, fmt.Errorf("diff: replaying the distinguishing schedule: %v %v", erra, errb)
 			}
 			r.Fields = prod.ModesDiff(&sa, &sb, v.Schedule[n])
 		}
@@ -206,7 +206,7 @@ func diffVariants(ctx context.Context, f runFlags, d diffFlags, pos []string, di
 		for k, c := range sides {
 			tr, err := traces.RecordSystem(c.sys, c.hdr, v.Schedule)
 			if err != nil {
-				return nil, false, (fmt.Errorf("recording side %c: %w", 'A'+k, err))
+				return nil, false, fmt.Errorf("recording side %c: %w", 'A'+k, err)
 			}
 			data := traces.Format(tr)
 			name := fmt.Sprintf("diff--%s-%s--%c-%s", traceBase(&c.hdr), c.hdr.Source, 'A'+k, strings.NewReplacer(",", "_", "=", "-").Replace(pos[k]))
